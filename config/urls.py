@@ -1,0 +1,27 @@
+"""Top-level URL configuration."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from campaigns import views as campaign_views
+
+admin.site.site_header = _("Red flag / star campaign manager")
+admin.site.site_title = _("Campaign manager admin")
+admin.site.index_title = _("Set-up")
+
+urlpatterns = [
+    path("", campaign_views.home, name="home"),
+    path("units/", include("villages.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,502 @@
+"""What happened: periods, assessments and their scores per stage, the audit of every change,
+flag/star holdings with their history, and rectification items."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from villages.access import CoveringQuerySet, ScopedQuerySet
+
+period_label_validator = RegexValidator(
+    r"^\d{4}Q[1-4]$", _("A period label looks like 2026Q3 (year, Q, quarter 1–4).")
+)
+
+
+class PeriodStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class PeriodQuerySet(CoveringQuerySet):
+    region_code_path = "campaign__region__code"
+
+
+class Period(models.Model):
+    """One assessment round of a campaign (a quarter such as 2026Q3), with a deadline per stage.
+
+    Pins the catalogue version its assessments are scored against.
+    """
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", verbose_name=_("campaign"), on_delete=models.CASCADE,
+        related_name="periods",
+    )
+    label = models.CharField(_("label"), max_length=8, validators=[period_label_validator])
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    catalogue_version = models.PositiveIntegerField(_("catalogue version"), default=1)
+    status = models.CharField(
+        _("status"), max_length=8, choices=PeriodStatus.choices, default=PeriodStatus.OPEN
+    )
+    self_due = models.DateField(_("self-assessment due"), null=True, blank=True)
+    township_due = models.DateField(_("township assessment due"), null=True, blank=True)
+    county_due = models.DateField(_("county review due"), null=True, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("opened by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+
+    objects = PeriodQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("period")
+        verbose_name_plural = _("periods")
+        ordering = ["campaign", "starts_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "label"], name="period_unique_label"),
+            models.CheckConstraint(
+                condition=models.Q(label__regex=r"^[0-9]{4}Q[1-4]$"), name="period_label_format"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")), name="period_dates_ordered"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=PeriodStatus.values), name="period_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} {self.label}"
+
+
+class Stage(models.TextChoices):
+    """Where an assessment stands. Final is the locked state after county review."""
+
+    SELF = "self", _("Village self-assessment")
+    TOWNSHIP = "township", _("Township initial assessment")
+    COUNTY = "county", _("County review")
+    FINAL = "final", _("Final")
+
+
+class ScoreStage(models.TextChoices):
+    """The stages that keep their own scores (final keeps the county's, locked)."""
+
+    SELF = Stage.SELF.value, _("Self")
+    TOWNSHIP = Stage.TOWNSHIP.value, _("Township")
+    COUNTY = Stage.COUNTY.value, _("County")
+
+
+class AssessmentQuerySet(ScopedQuerySet):
+    scope_code_path = "unit__code"
+
+
+class Assessment(models.Model):
+    """One unit in one period of one campaign, moving self → township → county → final.
+
+    `version` is raised by every transition so that a stale submit or return is refused.
+    """
+
+    period = models.ForeignKey(
+        Period, verbose_name=_("period"), on_delete=models.CASCADE, related_name="assessments"
+    )
+    unit = models.ForeignKey(
+        "villages.Unit", verbose_name=_("unit"), on_delete=models.PROTECT,
+        related_name="assessments",
+    )
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices, default=Stage.SELF)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    returned_reason = models.TextField(_("reason for return"), blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("returned by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    finalised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("finalised by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    finalised_at = models.DateTimeField(_("finalised at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = AssessmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+        ordering = ["period", "unit"]
+        constraints = [
+            models.UniqueConstraint(fields=["period", "unit"], name="assessment_unique_unit"),
+            models.CheckConstraint(
+                condition=models.Q(stage__in=Stage.values), name="assessment_stage_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(stage=Stage.FINAL) | models.Q(finalised_at__isnull=False),
+                name="assessment_final_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["period", "stage"], name="assessment_period_stage")]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.period.label}"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.stage == Stage.FINAL
+
+
+class AssessmentEventKind(models.TextChoices):
+    SUBMIT = "submit", _("Submitted")
+    RETURN = "return", _("Returned")
+    FINALISE = "finalise", _("Finalised")
+
+
+class AssessmentEvent(models.Model):
+    """A stage transition of an assessment: who moved it, from where to where, and why."""
+
+    assessment = models.ForeignKey(
+        Assessment, verbose_name=_("assessment"), on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(_("action"), max_length=16, choices=AssessmentEventKind.choices)
+    from_stage = models.CharField(_("from stage"), max_length=16, choices=Stage.choices)
+    to_stage = models.CharField(_("to stage"), max_length=16, choices=Stage.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("assessment event")
+        verbose_name_plural = _("assessment events")
+        ordering = ["assessment", "at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=AssessmentEventKind.values),
+                name="assessment_event_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind=AssessmentEventKind.RETURN) | ~models.Q(reason=""),
+                name="assessment_event_return_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assessment} {self.get_kind_display()}"
+
+
+class ScoreQuerySet(ScopedQuerySet):
+    scope_code_path = "assessment__unit__code"
+
+
+class Score(models.Model):
+    """Points one stage gave one indicator of one assessment (veto items: triggered or not).
+
+    `version` is raised by every save; a save that carries an older version is refused.
+    Changes go through scoring services, which write a ScoreChange row for each in the same
+    transaction (bulk updates included), so the audit cannot be bypassed by a signal-less path.
+    """
+
+    assessment = models.ForeignKey(
+        Assessment, verbose_name=_("assessment"), on_delete=models.CASCADE, related_name="scores"
+    )
+    indicator = models.ForeignKey(
+        "campaigns.Indicator", verbose_name=_("indicator"), on_delete=models.PROTECT,
+        related_name="scores",
+    )
+    stage = models.CharField(_("stage"), max_length=16, choices=ScoreStage.choices)
+    value = models.DecimalField(
+        _("points"), max_digits=6, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    vetoed = models.BooleanField(_("veto triggered"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("updated by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ScoreQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("score")
+        verbose_name_plural = _("scores")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "indicator", "stage"], name="score_unique_per_stage"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stage__in=ScoreStage.values), name="score_stage_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(value__isnull=True) | models.Q(value__gte=0),
+                name="score_value_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["assessment", "stage"], name="score_assessment_stage")]
+
+    def __str__(self) -> str:
+        return f"{self.assessment} {self.indicator.code} {self.stage}: {self.value}"
+
+
+class ChangeSource(models.TextChoices):
+    WEB = "web", _("Web form")
+    UPLOAD = "upload", _("Excel upload")
+    COMMAND = "command", _("Command line")
+    DEMO = "demo", _("Demo data")
+
+
+class ScoreChange(models.Model):
+    """One audited change of one score: who, when, which stage, old → new, and the note."""
+
+    score = models.ForeignKey(
+        Score, verbose_name=_("score"), on_delete=models.CASCADE, related_name="changes"
+    )
+    assessment = models.ForeignKey(
+        Assessment, verbose_name=_("assessment"), on_delete=models.CASCADE,
+        related_name="score_changes",
+    )
+    indicator = models.ForeignKey(
+        "campaigns.Indicator", verbose_name=_("indicator"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    stage = models.CharField(_("stage"), max_length=16, choices=ScoreStage.choices)
+    old_value = models.DecimalField(
+        _("old points"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    new_value = models.DecimalField(
+        _("new points"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    old_vetoed = models.BooleanField(_("old veto"), null=True, blank=True)
+    new_vetoed = models.BooleanField(_("new veto"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    source = models.CharField(_("source"), max_length=8, choices=ChangeSource.choices)
+    after_submission = models.BooleanField(
+        _("after submission"), default=False,
+        help_text=_("The stage had already submitted when this change was made."),
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), null=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("score change")
+        verbose_name_plural = _("score changes")
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["assessment", "changed_at"], name="score_change_assessment"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(source__in=ChangeSource.values), name="score_change_source_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score_id}: {self.old_value} → {self.new_value}"
+
+
+class Evidence(models.Model):
+    """A file (photo, scan, PDF) attached to a score as proof."""
+
+    score = models.ForeignKey(
+        Score, verbose_name=_("score"), on_delete=models.CASCADE, related_name="evidence"
+    )
+    file = models.FileField(_("file"), upload_to="evidence/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+        ordering = ["score", "uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class HoldingQuerySet(ScopedQuerySet):
+    scope_code_path = "unit__code"
+
+
+class Holding(models.Model):
+    """A flag or star a unit holds now (one row per unit × dimension held). Level = rows held."""
+
+    unit = models.ForeignKey(
+        "villages.Unit", verbose_name=_("unit"), on_delete=models.CASCADE,
+        related_name="holdings",
+    )
+    dimension = models.ForeignKey(
+        "campaigns.Dimension", verbose_name=_("dimension"), on_delete=models.CASCADE,
+        related_name="holdings",
+    )
+    since_period = models.ForeignKey(
+        Period, verbose_name=_("held since"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    since = models.DateTimeField(_("held since (time)"), auto_now_add=True)
+
+    objects = HoldingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("holding")
+        verbose_name_plural = _("holdings")
+        ordering = ["unit", "dimension"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "dimension"], name="holding_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.dimension}"
+
+
+class HoldingChangeKind(models.TextChoices):
+    AWARD = "award", _("Awarded")
+    WITHDRAW = "withdraw", _("Withdrawn")
+
+
+class HoldingChangeQuerySet(ScopedQuerySet):
+    scope_code_path = "unit__code"
+
+
+class HoldingChange(models.Model):
+    """A flag or star gained or lost: the period, the score that caused it, who decided, why."""
+
+    unit = models.ForeignKey(
+        "villages.Unit", verbose_name=_("unit"), on_delete=models.CASCADE,
+        related_name="holding_changes",
+    )
+    dimension = models.ForeignKey(
+        "campaigns.Dimension", verbose_name=_("dimension"), on_delete=models.CASCADE,
+        related_name="holding_changes",
+    )
+    period = models.ForeignKey(
+        Period, verbose_name=_("period"), on_delete=models.PROTECT, related_name="holding_changes"
+    )
+    kind = models.CharField(_("change"), max_length=8, choices=HoldingChangeKind.choices)
+    score = models.DecimalField(
+        _("dimension score"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
+
+    objects = HoldingChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("holding change")
+        verbose_name_plural = _("holding changes")
+        ordering = ["unit", "-decided_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=HoldingChangeKind.values),
+                name="holding_change_kind_valid",
+            ),
+            # One decision per unit, dimension and period: confirming twice adds nothing.
+            models.UniqueConstraint(
+                fields=["unit", "dimension", "period"], name="holding_change_once_per_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.dimension} {self.get_kind_display()}"
+
+
+class RectificationStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    REPORTED = "reported", _("Reported done")
+    VERIFIED = "verified", _("Verified")
+    CLOSED = "closed", _("Closed (销号)")
+
+
+class RectificationQuerySet(ScopedQuerySet):
+    scope_code_path = "assessment__unit__code"
+
+    def open(self):
+        return self.exclude(status=RectificationStatus.CLOSED)
+
+
+class RectificationItem(models.Model):
+    """A lost-points entry (失分) from a final-stage deduction, with the person responsible (责任),
+    the measure (措施) and the deadline (时限), followed until it is closed out (销号)."""
+
+    assessment = models.ForeignKey(
+        Assessment, verbose_name=_("assessment"), on_delete=models.CASCADE,
+        related_name="rectifications",
+    )
+    indicator = models.ForeignKey(
+        "campaigns.Indicator", verbose_name=_("indicator"), on_delete=models.PROTECT,
+        related_name="rectifications",
+    )
+    points_lost = models.DecimalField(_("points lost"), max_digits=6, decimal_places=2)
+    lost_note = models.TextField(_("why points were lost"), blank=True)
+    responsible_person = models.CharField(_("responsible person"), max_length=64, blank=True)
+    measure = models.TextField(_("measure"), blank=True)
+    deadline = models.DateField(_("deadline"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=RectificationStatus.choices,
+        default=RectificationStatus.OPEN,
+    )
+    report_note = models.TextField(_("report of completion"), blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reported by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("verified by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("closed by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    sent_back_reason = models.TextField(_("reason for sending back"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = RectificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("rectification item")
+        verbose_name_plural = _("rectification items")
+        ordering = ["deadline", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "indicator"], name="rectification_unique_per_indicator"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=RectificationStatus.values),
+                name="rectification_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(points_lost__gte=0), name="rectification_points_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=RectificationStatus.CLOSED)
+                | models.Q(closed_at__isnull=False),
+                name="rectification_closed_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "deadline"], name="rectification_status_due")]
+
+    def __str__(self) -> str:
+        return f"{self.assessment} {self.indicator.code}"
