@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from villages.access import CoveringQuerySet, ScopedQuerySet
@@ -48,7 +49,7 @@ class Period(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("opened by"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="+",
     )
-    opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
 
     objects = PeriodQuerySet.as_manager()
 
@@ -169,7 +170,7 @@ class AssessmentEvent(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL,
         related_name="+",
     )
-    at = models.DateTimeField(_("at"), auto_now_add=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("assessment event")
@@ -221,7 +222,7 @@ class Score(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("updated by"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="+",
     )
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
 
     objects = ScoreQuerySet.as_manager()
 
@@ -286,7 +287,7 @@ class ScoreChange(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("changed by"), null=True,
         on_delete=models.SET_NULL, related_name="+",
     )
-    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("score change")
@@ -318,7 +319,7 @@ class Evidence(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True,
         on_delete=models.SET_NULL, related_name="+",
     )
-    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("evidence")
@@ -348,7 +349,7 @@ class Holding(models.Model):
         Period, verbose_name=_("held since"), null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
     )
-    since = models.DateTimeField(_("held since (time)"), auto_now_add=True)
+    since = models.DateTimeField(_("held since (time)"), default=timezone.now)
 
     objects = HoldingQuerySet.as_manager()
 
@@ -396,7 +397,7 @@ class HoldingChange(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True,
         on_delete=models.SET_NULL, related_name="+",
     )
-    decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
 
     objects = HoldingChangeQuerySet.as_manager()
 
@@ -471,7 +472,7 @@ class RectificationItem(models.Model):
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     sent_back_reason = models.TextField(_("reason for sending back"), blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     objects = RectificationQuerySet.as_manager()
 

@@ -65,7 +65,7 @@ ALL_SCOPE = Scope(everything=True, read_only=False)
 def scope_for(user) -> Scope:
     """Return (and cache on the user object) the user's scope.
 
-    Costs at most one query per request (the user's region, unit or department), then none.
+    Costs at most one query per request (the region or unit the user acts for), then none.
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return NO_SCOPE

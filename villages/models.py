@@ -81,8 +81,9 @@ class Region(models.Model):
                 condition=models.Q(level__in=RegionLevel.values), name="region_level_valid"
             ),
             models.CheckConstraint(
-                condition=models.Q(level=RegionLevel.PROVINCE) | models.Q(parent__isnull=False),
-                name="region_has_parent_below_province",
+                condition=models.Q(level=RegionLevel.PROVINCE, parent__isnull=True)
+                | (~models.Q(level=RegionLevel.PROVINCE) & models.Q(parent__isnull=False)),
+                name="region_parent_matches_level",
             ),
         ]
 
@@ -361,7 +362,7 @@ class User(AbstractUser):
                 ancestors=ancestor_codes(code),
             )
         if self.role == Role.DEPARTMENT and self.department_id:
-            region = self.department.region
+            region = Region.objects.get(departments=self.department_id)
             return Scope(
                 code=region.code,
                 prefix=region.prefix,

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 
 from campaigns.models import Campaign
 from scoring.models import Assessment, Holding
+from villages.access import ancestor_codes
 from villages.models import Region, Unit, UnitKind
 
 PAGE_SIZE = 50
@@ -47,7 +48,13 @@ def unit_detail(request, pk: int):
     unit = get_object_or_404(
         Unit.objects.visible_to(request.user).select_related("township__parent"), pk=pk
     )
-    campaigns = list(Campaign.objects.visible_to(request.user).order_by("-year", "name"))
+    # Campaigns over this unit, not all the viewer sees: a city officer or superuser sees
+    # campaigns of other counties that this unit takes no part in.
+    campaigns = list(
+        Campaign.objects.visible_to(request.user)
+        .filter(region__code__in=ancestor_codes(unit.code))
+        .order_by("-year", "name")
+    )
     held: dict[int, list] = {c.id: [] for c in campaigns}
     for holding in Holding.objects.filter(unit=unit).select_related("dimension"):
         held.setdefault(holding.dimension.campaign_id, []).append(holding.dimension)

@@ -1,0 +1,1 @@
+"""The demo county: places, catalogues and a builder (used by `manage.py load_demo`)."""

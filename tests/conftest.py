@@ -1,0 +1,134 @@
+"""Shared fixtures: one county with two townships and a user for every role, plus a stranger.
+
+内黄县 (410527000000) has 城关镇 (township A, 410527100000) with 东街村 (the village secretary's
+unit) and 东庄镇 (township B, 410527101000) with 西庄村. Every role acts inside this county;
+the stranger is the township official of B, who must not find anything of A.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from tests import factories
+from villages.models import UnitKind
+
+
+def pytest_configure(config):
+    # WhiteNoise warns once per client that STATIC_ROOT (filled by collectstatic) is missing.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_settings():
+    """Keep production settings except what needs a build step, burns CPU or needs TLS.
+
+    With DEBUG off the settings pick the manifest static storage, which needs `collectstatic`;
+    password hashing at full strength costs a tenth of a second per user; the test client
+    speaks plain HTTP, which SECURE_SSL_REDIRECT would bounce (tests/test_pages.py checks it).
+    """
+    with override_settings(
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        SECURE_SSL_REDIRECT=False,
+    ):
+        yield
+
+
+@pytest.fixture
+def county(db):
+    return factories.CountyFactory()
+
+
+@pytest.fixture
+def township_a(county):
+    return factories.TownshipFactory(parent=county, code="410527100000", name="城关镇")
+
+
+@pytest.fixture
+def township_b(county):
+    return factories.TownshipFactory(parent=county, code="410527101000", name="东庄镇")
+
+
+@pytest.fixture
+def unit_a(township_a):
+    """The village secretary's unit in township A."""
+    return factories.UnitFactory(township=township_a, name="东街村", kind=UnitKind.VILLAGE)
+
+
+@pytest.fixture
+def unit_b(township_b):
+    return factories.UnitFactory(township=township_b, name="西庄村", kind=UnitKind.VILLAGE)
+
+
+@pytest.fixture
+def department(county):
+    return factories.DepartmentFactory(region=county, name="农业农村局")
+
+
+@pytest.fixture
+def county_staff(county):
+    return factories.CountyStaffFactory(username="zuzhibu", region=county)
+
+
+@pytest.fixture
+def leader(county):
+    return factories.LeaderFactory(username="lingdao", region=county)
+
+
+@pytest.fixture
+def township_official(township_a):
+    return factories.TownshipOfficialFactory(username="chengguan", region=township_a)
+
+
+@pytest.fixture
+def village_secretary(unit_a):
+    return factories.VillageSecretaryFactory(username="dongjie", unit=unit_a)
+
+
+@pytest.fixture
+def department_user(department):
+    return factories.DepartmentUserFactory(username="nongye", department=department)
+
+
+@pytest.fixture
+def stranger(township_b, unit_b):
+    """The township official of township B, in the same county as everyone else."""
+    return factories.TownshipOfficialFactory(username="dongzhuang", region=township_b)
+
+
+@pytest.fixture
+def superuser(db):
+    return factories.SuperuserFactory(username="admin")
+
+
+@pytest.fixture
+def no_role_user(db):
+    return factories.UserFactory(username="norole")
+
+
+@pytest.fixture
+def users(
+    county_staff,
+    leader,
+    township_official,
+    village_secretary,
+    department_user,
+    stranger,
+    superuser,
+    no_role_user,
+):
+    """Every base user by a short name, for table-driven tests."""
+    return {
+        "county_staff": county_staff,
+        "leader": leader,
+        "township_official": township_official,
+        "village_secretary": village_secretary,
+        "department": department_user,
+        "stranger": stranger,
+        "superuser": superuser,
+        "no_role": no_role_user,
+    }
