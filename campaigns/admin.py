@@ -29,8 +29,16 @@ class CampaignAdmin(admin.ModelAdmin):
 class IndicatorInline(admin.TabularInline):
     model = Indicator
     extra = 0
-    fields = ["code", "title", "max_points", "kind", "lead_department", "order", "version_from",
-              "version_to"]
+    fields = [
+        "code",
+        "title",
+        "max_points",
+        "kind",
+        "lead_department",
+        "order",
+        "version_from",
+        "version_to",
+    ]
 
 
 @admin.register(Dimension)
@@ -43,8 +51,16 @@ class DimensionAdmin(admin.ModelAdmin):
 
 @admin.register(Indicator)
 class IndicatorAdmin(admin.ModelAdmin):
-    list_display = ["code", "title", "dimension", "kind", "max_points", "lead_department",
-                    "version_from", "version_to"]
+    list_display = [
+        "code",
+        "title",
+        "dimension",
+        "kind",
+        "max_points",
+        "lead_department",
+        "version_from",
+        "version_to",
+    ]
     list_filter = ["dimension__campaign", "kind", "lead_department"]
     search_fields = ["code", "title"]
     list_select_related = ["dimension", "lead_department"]

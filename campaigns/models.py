@@ -1,4 +1,4 @@
-"""What is being run: campaigns, their dimensions (flags or stars), indicator catalogues, targets."""
+"""What is being run: campaigns, their dimensions (flags or stars), catalogues and targets."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class CampaignQuerySet(CoveringQuerySet):
 
 
 class Campaign(models.Model):
-    """A red-flag (五面红旗) or star (五星支部) creation campaign over one county or city for a year.
+    """A red-flag (五面红旗) or star (五星支部) campaign over one county or city for a year.
 
     Everything that differs between counties is configuration here, not code: the scheme word,
     the dimensions and catalogues, the threshold, and which assessment stages are used.
@@ -241,9 +241,7 @@ class Indicator(models.Model):
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     version_from = models.PositiveIntegerField(_("from version"), default=1)
-    version_to = models.PositiveIntegerField(
-        _("retired in version"), null=True, blank=True
-    )
+    version_to = models.PositiveIntegerField(_("retired in version"), null=True, blank=True)
 
     objects = IndicatorQuerySet.as_manager()
 
@@ -288,7 +286,9 @@ class LevelTarget(models.Model):
         Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="targets"
     )
     region = models.ForeignKey(
-        "villages.Region", verbose_name=_("region"), on_delete=models.PROTECT,
+        "villages.Region",
+        verbose_name=_("region"),
+        on_delete=models.PROTECT,
         related_name="level_targets",
     )
     level = models.PositiveSmallIntegerField(
@@ -307,7 +307,8 @@ class LevelTarget(models.Model):
                 fields=["campaign", "region", "level"], name="level_target_unique"
             ),
             models.CheckConstraint(
-                condition=models.Q(level__gte=1, level__lte=MAX_LEVEL), name="level_target_level_range"
+                condition=models.Q(level__gte=1, level__lte=MAX_LEVEL),
+                name="level_target_level_range",
             ),
         ]
 
@@ -323,28 +324,42 @@ class UnitTarget(models.Model):
     """One unit's target level (荐旗): the township recommends, the county decides."""
 
     campaign = models.ForeignKey(
-        Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE,
+        Campaign,
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
         related_name="unit_targets",
     )
     unit = models.ForeignKey(
-        "villages.Unit", verbose_name=_("unit"), on_delete=models.CASCADE,
+        "villages.Unit",
+        verbose_name=_("unit"),
+        on_delete=models.CASCADE,
         related_name="targets",
     )
     recommended_level = models.PositiveSmallIntegerField(
-        _("recommended level"), null=True, blank=True,
+        _("recommended level"),
+        null=True,
+        blank=True,
         validators=[MaxValueValidator(MAX_LEVEL)],
     )
     recommended_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("recommended by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recommended by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     recommended_at = models.DateTimeField(_("recommended at"), null=True, blank=True)
     decided_level = models.PositiveSmallIntegerField(
         _("decided level"), null=True, blank=True, validators=[MaxValueValidator(MAX_LEVEL)]
     )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)

@@ -6,15 +6,18 @@ from collections import defaultdict
 
 from django.db.models import Count, Max
 
-from campaigns.models import Campaign
-from scoring.models import Assessment, Period
+from campaigns.models import Campaign, LevelTarget
+from scoring.models import Assessment, Holding, Period
+from villages.access import scope_for
 
 
 def campaigns_for_home(*, user) -> list[Campaign]:
     """Return the user's visible campaigns, each with `latest_period` and `stage_counts` set.
 
-    Three queries whatever the number of campaigns or units: campaigns, their latest periods,
-    and the stage counts of the user's units in those periods.
+    Also sets `levels`: [(level, units holding that many now, county target)] from the top
+    level down to 0; targets only where the user sees the whole campaign region.
+    Six queries whatever the number of campaigns or units: campaigns, their latest periods
+    (two), stage counts of the user's units, held counts, targets.
     """
     campaigns = list(
         Campaign.objects.visible_to(user).select_related("region").order_by("-year", "name")
@@ -41,9 +44,39 @@ def campaigns_for_home(*, user) -> list[Campaign]:
     )
     for row in rows:
         counts[row["period_id"]][row["stage"]] = row["n"]
+    held: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    rows = (
+        Holding.objects.visible_to(user)
+        .filter(dimension__campaign__in=campaigns)
+        .values("dimension__campaign_id", "unit_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        held[row["dimension__campaign_id"]][row["n"]] += 1
+    targets: dict[int, dict[int, int]] = defaultdict(dict)
+    for t in LevelTarget.objects.filter(campaign__in=campaigns).values(
+        "campaign_id", "campaign__region_id", "region_id", "level", "count"
+    ):
+        if t["region_id"] == t["campaign__region_id"]:
+            targets[t["campaign_id"]][t["level"]] = t["count"]
+    scope = scope_for(user)
     for campaign in campaigns:
+        # County targets compare with county counts only: a township sees its own numbers.
+        whole = scope.everything or campaign.region.prefix.startswith(scope.prefix)
+        if not whole:
+            targets[campaign.id] = {}
         period = periods.get(campaign.id)
         campaign.latest_period = period
         campaign.stage_counts = counts.get(period.id, {}) if period else {}
         campaign.assessment_total = sum(campaign.stage_counts.values())
+        by_level = held[campaign.id]
+        top = max([*by_level, *targets[campaign.id], 0])
+        holders = sum(by_level.values())
+        campaign.levels = [
+            (level, by_level.get(level, 0), targets[campaign.id].get(level))
+            for level in range(top, 0, -1)
+        ]
+        if campaign.assessment_total:
+            campaign.levels.append((0, max(0, campaign.assessment_total - holders), None))
     return campaigns

@@ -16,8 +16,16 @@ from scoring.models import (
 
 @admin.register(Period)
 class PeriodAdmin(admin.ModelAdmin):
-    list_display = ["label", "campaign", "starts_on", "ends_on", "status", "self_due",
-                    "township_due", "county_due"]
+    list_display = [
+        "label",
+        "campaign",
+        "starts_on",
+        "ends_on",
+        "status",
+        "self_due",
+        "township_due",
+        "county_due",
+    ]
     list_filter = ["campaign", "status"]
 
 
@@ -53,8 +61,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Score)
 class ScoreAdmin(ReadOnlyAdmin):
-    list_display = ["assessment", "indicator", "stage", "value", "vetoed", "updated_by",
-                    "updated_at"]
+    list_display = [
+        "assessment",
+        "indicator",
+        "stage",
+        "value",
+        "vetoed",
+        "updated_by",
+        "updated_at",
+    ]
     list_filter = ["stage"]
     search_fields = ["assessment__unit__name", "indicator__code"]
     list_select_related = ["assessment__unit", "assessment__period", "indicator", "updated_by"]
@@ -62,8 +77,17 @@ class ScoreAdmin(ReadOnlyAdmin):
 
 @admin.register(ScoreChange)
 class ScoreChangeAdmin(ReadOnlyAdmin):
-    list_display = ["assessment", "indicator", "stage", "old_value", "new_value", "changed_by",
-                    "changed_at", "source", "after_submission"]
+    list_display = [
+        "assessment",
+        "indicator",
+        "stage",
+        "old_value",
+        "new_value",
+        "changed_by",
+        "changed_at",
+        "source",
+        "after_submission",
+    ]
     list_filter = ["stage", "source", "after_submission"]
     list_select_related = ["assessment__unit", "assessment__period", "indicator", "changed_by"]
 
@@ -85,8 +109,14 @@ class HoldingChangeAdmin(ReadOnlyAdmin):
 
 @admin.register(RectificationItem)
 class RectificationItemAdmin(admin.ModelAdmin):
-    list_display = ["assessment", "indicator", "points_lost", "responsible_person", "deadline",
-                    "status"]
+    list_display = [
+        "assessment",
+        "indicator",
+        "points_lost",
+        "responsible_person",
+        "deadline",
+        "status",
+    ]
     list_filter = ["status"]
     list_select_related = ["assessment__unit", "assessment__period", "indicator"]
     raw_id_fields = ["assessment", "indicator", "reported_by", "verified_by", "closed_by"]

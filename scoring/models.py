@@ -32,7 +32,9 @@ class Period(models.Model):
     """
 
     campaign = models.ForeignKey(
-        "campaigns.Campaign", verbose_name=_("campaign"), on_delete=models.CASCADE,
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
         related_name="periods",
     )
     label = models.CharField(_("label"), max_length=8, validators=[period_label_validator])
@@ -46,8 +48,12 @@ class Period(models.Model):
     township_due = models.DateField(_("township assessment due"), null=True, blank=True)
     county_due = models.DateField(_("county review due"), null=True, blank=True)
     opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("opened by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
 
@@ -105,20 +111,30 @@ class Assessment(models.Model):
         Period, verbose_name=_("period"), on_delete=models.CASCADE, related_name="assessments"
     )
     unit = models.ForeignKey(
-        "villages.Unit", verbose_name=_("unit"), on_delete=models.PROTECT,
+        "villages.Unit",
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
         related_name="assessments",
     )
     stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices, default=Stage.SELF)
     version = models.PositiveIntegerField(_("version"), default=1)
     returned_reason = models.TextField(_("reason for return"), blank=True)
     returned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("returned by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("returned by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
     finalised_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("finalised by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("finalised by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     finalised_at = models.DateTimeField(_("finalised at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -167,7 +183,10 @@ class AssessmentEvent(models.Model):
     to_stage = models.CharField(_("to stage"), max_length=16, choices=Stage.choices)
     reason = models.TextField(_("reason"), blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
@@ -207,20 +226,30 @@ class Score(models.Model):
         Assessment, verbose_name=_("assessment"), on_delete=models.CASCADE, related_name="scores"
     )
     indicator = models.ForeignKey(
-        "campaigns.Indicator", verbose_name=_("indicator"), on_delete=models.PROTECT,
+        "campaigns.Indicator",
+        verbose_name=_("indicator"),
+        on_delete=models.PROTECT,
         related_name="scores",
     )
     stage = models.CharField(_("stage"), max_length=16, choices=ScoreStage.choices)
     value = models.DecimalField(
-        _("points"), max_digits=6, decimal_places=2, null=True, blank=True,
+        _("points"),
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(0)],
     )
     vetoed = models.BooleanField(_("veto triggered"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("updated by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
 
@@ -261,11 +290,15 @@ class ScoreChange(models.Model):
         Score, verbose_name=_("score"), on_delete=models.CASCADE, related_name="changes"
     )
     assessment = models.ForeignKey(
-        Assessment, verbose_name=_("assessment"), on_delete=models.CASCADE,
+        Assessment,
+        verbose_name=_("assessment"),
+        on_delete=models.CASCADE,
         related_name="score_changes",
     )
     indicator = models.ForeignKey(
-        "campaigns.Indicator", verbose_name=_("indicator"), on_delete=models.PROTECT,
+        "campaigns.Indicator",
+        verbose_name=_("indicator"),
+        on_delete=models.PROTECT,
         related_name="+",
     )
     stage = models.CharField(_("stage"), max_length=16, choices=ScoreStage.choices)
@@ -280,12 +313,16 @@ class ScoreChange(models.Model):
     note = models.TextField(_("note"), blank=True)
     source = models.CharField(_("source"), max_length=8, choices=ChangeSource.choices)
     after_submission = models.BooleanField(
-        _("after submission"), default=False,
+        _("after submission"),
+        default=False,
         help_text=_("The stage had already submitted when this change was made."),
     )
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), null=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
 
@@ -316,8 +353,11 @@ class Evidence(models.Model):
     original_name = models.CharField(_("file name"), max_length=200)
     size = models.PositiveIntegerField(_("size in bytes"))
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
@@ -338,15 +378,23 @@ class Holding(models.Model):
     """A flag or star a unit holds now (one row per unit × dimension held). Level = rows held."""
 
     unit = models.ForeignKey(
-        "villages.Unit", verbose_name=_("unit"), on_delete=models.CASCADE,
+        "villages.Unit",
+        verbose_name=_("unit"),
+        on_delete=models.CASCADE,
         related_name="holdings",
     )
     dimension = models.ForeignKey(
-        "campaigns.Dimension", verbose_name=_("dimension"), on_delete=models.CASCADE,
+        "campaigns.Dimension",
+        verbose_name=_("dimension"),
+        on_delete=models.CASCADE,
         related_name="holdings",
     )
     since_period = models.ForeignKey(
-        Period, verbose_name=_("held since"), null=True, blank=True, on_delete=models.SET_NULL,
+        Period,
+        verbose_name=_("held since"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     since = models.DateTimeField(_("held since (time)"), default=timezone.now)
@@ -378,11 +426,15 @@ class HoldingChange(models.Model):
     """A flag or star gained or lost: the period, the score that caused it, who decided, why."""
 
     unit = models.ForeignKey(
-        "villages.Unit", verbose_name=_("unit"), on_delete=models.CASCADE,
+        "villages.Unit",
+        verbose_name=_("unit"),
+        on_delete=models.CASCADE,
         related_name="holding_changes",
     )
     dimension = models.ForeignKey(
-        "campaigns.Dimension", verbose_name=_("dimension"), on_delete=models.CASCADE,
+        "campaigns.Dimension",
+        verbose_name=_("dimension"),
+        on_delete=models.CASCADE,
         related_name="holding_changes",
     )
     period = models.ForeignKey(
@@ -394,8 +446,11 @@ class HoldingChange(models.Model):
     )
     reason = models.TextField(_("reason"), blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
 
@@ -439,11 +494,15 @@ class RectificationItem(models.Model):
     the measure (措施) and the deadline (时限), followed until it is closed out (销号)."""
 
     assessment = models.ForeignKey(
-        Assessment, verbose_name=_("assessment"), on_delete=models.CASCADE,
+        Assessment,
+        verbose_name=_("assessment"),
+        on_delete=models.CASCADE,
         related_name="rectifications",
     )
     indicator = models.ForeignKey(
-        "campaigns.Indicator", verbose_name=_("indicator"), on_delete=models.PROTECT,
+        "campaigns.Indicator",
+        verbose_name=_("indicator"),
+        on_delete=models.PROTECT,
         related_name="rectifications",
     )
     points_lost = models.DecimalField(_("points lost"), max_digits=6, decimal_places=2)
@@ -452,23 +511,37 @@ class RectificationItem(models.Model):
     measure = models.TextField(_("measure"), blank=True)
     deadline = models.DateField(_("deadline"), null=True, blank=True)
     status = models.CharField(
-        _("status"), max_length=16, choices=RectificationStatus.choices,
+        _("status"),
+        max_length=16,
+        choices=RectificationStatus.choices,
         default=RectificationStatus.OPEN,
     )
     report_note = models.TextField(_("report of completion"), blank=True)
     reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("reported by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reported by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
     verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("verified by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("verified by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("closed by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     sent_back_reason = models.TextField(_("reason for sending back"), blank=True)

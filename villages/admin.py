@@ -44,6 +44,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["role", "is_active", "is_staff"]
     list_select_related = ["region", "unit", "department"]
     raw_id_fields = ["region", "unit"]
-    fieldsets = BaseUserAdmin.fieldsets + (
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
         (_("Role and scope"), {"fields": ["role", "region", "unit", "department", "phone"]}),
     )

@@ -12,8 +12,8 @@ from villages.access import (
     ALL_SCOPE,
     NO_SCOPE,
     PREFIX_LENGTH,
-    ScopedQuerySet,
     Scope,
+    ScopedQuerySet,
     ancestor_codes,
     code_prefix,
     scope_for,
@@ -101,8 +101,10 @@ class Region(models.Model):
         length = PREFIX_LENGTH[self.level]
         if self.code[length:] != "0" * (12 - length):
             raise ValidationError(
-                {"code": _("A %(level)s code ends with %(n)d zeros.")
-                 % {"level": self.get_level_display(), "n": 12 - length}}
+                {
+                    "code": _("A %(level)s code ends with %(n)d zeros.")
+                    % {"level": self.get_level_display(), "n": 12 - length}
+                }
             )
         expected_parent = PARENT_LEVEL.get(self.level)
         if expected_parent and self.parent_id:
@@ -110,8 +112,10 @@ class Region(models.Model):
                 raise ValidationError({"parent": _("The parent region has the wrong level.")})
             if not self.code.startswith(self.parent.prefix):
                 raise ValidationError(
-                    {"code": _("The code must start with the parent region's code %(p)s.")
-                     % {"p": self.parent.prefix}}
+                    {
+                        "code": _("The code must start with the parent region's code %(p)s.")
+                        % {"p": self.parent.prefix}
+                    }
                 )
 
 
@@ -128,7 +132,7 @@ class UnitQuerySet(ScopedQuerySet):
 
 
 class Unit(models.Model):
-    """A village (村, rural) or community (社区, urban) under a township: what earns flags or stars."""
+    """A village (村) or community (社区) under a township: what earns flags or stars."""
 
     code = models.CharField(
         _("division code"), max_length=12, unique=True, validators=[division_code_validator]
@@ -174,8 +178,10 @@ class Unit(models.Model):
                 raise ValidationError({"township": _("A unit belongs to a township.")})
             if not self.code.startswith(self.township.prefix):
                 raise ValidationError(
-                    {"code": _("The code must start with the township's code %(p)s.")
-                     % {"p": self.township.prefix}}
+                    {
+                        "code": _("The code must start with the township's code %(p)s.")
+                        % {"p": self.township.prefix}
+                    }
                 )
 
 
@@ -358,7 +364,10 @@ class User(AbstractUser):
         if self.role == Role.VILLAGE_SECRETARY and self.unit_id:
             code = self.unit.code
             return Scope(
-                code=code, prefix=code, role=self.role, read_only=False,
+                code=code,
+                prefix=code,
+                role=self.role,
+                read_only=False,
                 ancestors=ancestor_codes(code),
             )
         if self.role == Role.DEPARTMENT and self.department_id:

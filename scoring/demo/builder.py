@@ -10,6 +10,7 @@ batches together with their audit rows.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import random
 from collections.abc import Callable
@@ -161,20 +162,29 @@ def _ensure_rows(model, key: str, rows: list[dict], report: DemoReport, label: s
 def _ensure_county(spec: dict, seed: int, report: DemoReport) -> County:
     rng = random.Random(seed)
     (p_code, p_name), (c_code, c_name), (k_code, k_name) = (
-        spec["province"], spec["city"], spec["county"],
+        spec["province"],
+        spec["city"],
+        spec["county"],
     )
     province = _ensure_rows(
-        Region, "code", [dict(code=p_code, name=p_name, level=RegionLevel.PROVINCE)], report,
+        Region,
+        "code",
+        [dict(code=p_code, name=p_name, level=RegionLevel.PROVINCE)],
+        report,
         "regions",
     )[p_code]
     city = _ensure_rows(
-        Region, "code",
-        [dict(code=c_code, name=c_name, level=RegionLevel.CITY, parent=province)], report,
+        Region,
+        "code",
+        [dict(code=c_code, name=c_name, level=RegionLevel.CITY, parent=province)],
+        report,
         "regions",
     )[c_code]
     county = _ensure_rows(
-        Region, "code",
-        [dict(code=k_code, name=k_name, level=RegionLevel.COUNTY, parent=city)], report,
+        Region,
+        "code",
+        [dict(code=k_code, name=k_name, level=RegionLevel.COUNTY, parent=city)],
+        report,
         "regions",
     )[k_code]
 
@@ -196,8 +206,8 @@ def _ensure_county(spec: dict, seed: int, report: DemoReport) -> County:
 
     rows = []
     for t_code, serial, name, kind in unit_rows:
-        population = rng.randint(3000, 12000) if kind == UnitKind.COMMUNITY else rng.randint(
-            600, 4200
+        population = (
+            rng.randint(3000, 12000) if kind == UnitKind.COMMUNITY else rng.randint(600, 4200)
         )
         rows.append(
             dict(
@@ -214,8 +224,7 @@ def _ensure_county(spec: dict, seed: int, report: DemoReport) -> County:
         )
     units = _ensure_rows(Unit, "code", rows, report, "units")
     departments = {
-        d.name: d
-        for d in _ensure_department_rows(county, catalogues.DEPARTMENTS, report)
+        d.name: d for d in _ensure_department_rows(county, catalogues.DEPARTMENTS, report)
     }
     return County(
         region=county,
@@ -243,8 +252,9 @@ def _spread_points(n: int, total: int = 100) -> list[Decimal]:
     return [Decimal(base + (1 if i < extra else 0)) for i in range(n)]
 
 
-def _ensure_campaign(county: County, *, slug, name, scheme, dimensions, targets, seed, report,
-                     log) -> None:
+def _ensure_campaign(
+    county: County, *, slug, name, scheme, dimensions, targets, seed, report, log
+) -> None:
     if Campaign.objects.filter(slug=slug).exists():
         report.skipped.append(slug)
         log(f"{slug}: exists, left unchanged")
@@ -312,10 +322,14 @@ def _ensure_campaign(county: County, *, slug, name, scheme, dimensions, targets,
 
 def _create_catalogue(campaign: Campaign, county: County, dimensions) -> list[Dimension]:
     dims = []
-    for order, (code, name, applies_to, lead, titles, veto, bonus) in enumerate(dimensions):
+    for order, (code, name, applies_to, *_rest) in enumerate(dimensions):
         dims.append(
             Dimension(
-                campaign=campaign, code=code, name=name, applies_to=applies_to, order=order,
+                campaign=campaign,
+                code=code,
+                name=name,
+                applies_to=applies_to,
+                order=order,
                 bonus_cap=BONUS_MAX,
             )
         )
@@ -331,25 +345,37 @@ def _create_catalogue(campaign: Campaign, county: County, dimensions) -> list[Di
             step = "0.5"
             indicators.append(
                 Indicator(
-                    dimension=dim, code=f"{n}.{i}", title=title,
+                    dimension=dim,
+                    code=f"{n}.{i}",
+                    title=title,
                     rule_text=catalogues.RULE_TEMPLATE.format(title=title, step=step),
-                    max_points=points, kind=IndicatorKind.POINTS, order=i,
+                    max_points=points,
+                    kind=IndicatorKind.POINTS,
+                    order=i,
                     lead_department=county.departments[secondary.get(i, lead)],
                 )
             )
         indicators.append(
             Indicator(
-                dimension=dim, code=f"{n}.{len(titles) + 1}", title=veto,
-                rule_text=catalogues.VETO_RULE, max_points=Decimal("0"),
-                kind=IndicatorKind.VETO, order=len(titles) + 1,
+                dimension=dim,
+                code=f"{n}.{len(titles) + 1}",
+                title=veto,
+                rule_text=catalogues.VETO_RULE,
+                max_points=Decimal("0"),
+                kind=IndicatorKind.VETO,
+                order=len(titles) + 1,
                 lead_department=county.departments[lead],
             )
         )
         indicators.append(
             Indicator(
-                dimension=dim, code=f"{n}.{len(titles) + 2}", title=bonus,
-                rule_text=catalogues.BONUS_RULE, max_points=BONUS_MAX,
-                kind=IndicatorKind.BONUS, order=len(titles) + 2,
+                dimension=dim,
+                code=f"{n}.{len(titles) + 2}",
+                title=bonus,
+                rule_text=catalogues.BONUS_RULE,
+                max_points=BONUS_MAX,
+                kind=IndicatorKind.BONUS,
+                order=len(titles) + 2,
                 lead_department=county.departments[lead],
             )
         )
@@ -401,12 +427,21 @@ def _create_period(campaign: Campaign, quarter: int) -> Period:
     if quarter == 4:
         dues = (dt.date(2026, 11, 15), dt.date(2026, 12, 5), dt.date(2026, 12, 20))
     else:
-        dues = (after + dt.timedelta(days=5), after + dt.timedelta(days=12),
-                after + dt.timedelta(days=22))
+        dues = (
+            after + dt.timedelta(days=5),
+            after + dt.timedelta(days=12),
+            after + dt.timedelta(days=22),
+        )
     return Period.objects.create(
-        campaign=campaign, label=f"2026Q{quarter}", starts_on=start, ends_on=end,
-        catalogue_version=campaign.catalogue_version, self_due=dues[0], township_due=dues[1],
-        county_due=dues[2], opened_at=aware(start, 9),
+        campaign=campaign,
+        label=f"2026Q{quarter}",
+        starts_on=start,
+        ends_on=end,
+        catalogue_version=campaign.catalogue_version,
+        self_due=dues[0],
+        township_due=dues[1],
+        county_due=dues[2],
+        opened_at=aware(start, 9),
     )
 
 
@@ -498,8 +533,10 @@ def _build_period(rng, campaign, period, quarter, county, dims, bases, report):
             ScoreStage.COUNTY: aware(period.county_due - dt.timedelta(days=3)),
         }
     else:
-        stage_times = {s: aware(TODAY - dt.timedelta(days=d)) for s, d in
-                       ((ScoreStage.SELF, 8), (ScoreStage.TOWNSHIP, 4), (ScoreStage.COUNTY, 1))}
+        stage_times = {
+            s: aware(TODAY - dt.timedelta(days=d))
+            for s, d in ((ScoreStage.SELF, 8), (ScoreStage.TOWNSHIP, 4), (ScoreStage.COUNTY, 1))
+        }
     db_times = {s: _db_datetime(t) for s, t in stage_times.items()}
     full = {ScoreStage.SELF: 1, ScoreStage.TOWNSHIP: 1, ScoreStage.COUNTY: 1}
     notes = catalogues.DEDUCTION_NOTES
@@ -509,10 +546,15 @@ def _build_period(rng, campaign, period, quarter, county, dims, bases, report):
     for a in assessments:
         unit = a.unit
         plan = plans[unit.id]
-        shares = full if final else {
-            ScoreStage.SELF: plan.self_share, ScoreStage.TOWNSHIP: plan.township_share,
-            ScoreStage.COUNTY: plan.county_share,
-        }
+        shares = (
+            full
+            if final
+            else {
+                ScoreStage.SELF: plan.self_share,
+                ScoreStage.TOWNSHIP: plan.township_share,
+                ScoreStage.COUNTY: plan.county_share,
+            }
+        )
         for dim in dims:
             if not _applies(dim, unit.kind):
                 continue
@@ -523,8 +565,11 @@ def _build_period(rng, campaign, period, quarter, county, dims, bases, report):
                 if ind.kind == IndicatorKind.VETO:
                     vetoed = rng.random() < 0.006
                     vetoes.append(vetoed)
-                    values = {ScoreStage.COUNTY: vetoed, ScoreStage.TOWNSHIP: vetoed,
-                              ScoreStage.SELF: False}
+                    values = {
+                        ScoreStage.COUNTY: vetoed,
+                        ScoreStage.TOWNSHIP: vetoed,
+                        ScoreStage.SELF: False,
+                    }
                 elif ind.kind == IndicatorKind.BONUS:
                     extra = BONUS_MAX if rng.random() < 0.05 else Decimal("0")
                     bonus.append(extra)
@@ -533,8 +578,11 @@ def _build_period(rng, campaign, period, quarter, county, dims, bases, report):
                     county_p = _county_value(rng, quality, ind)
                     township_p = _lenient(rng, county_p, ind.max_points, 0.3)
                     self_p = _lenient(rng, township_p, ind.max_points, 0.5)
-                    values = {ScoreStage.COUNTY: county_p, ScoreStage.TOWNSHIP: township_p,
-                              ScoreStage.SELF: self_p}
+                    values = {
+                        ScoreStage.COUNTY: county_p,
+                        ScoreStage.TOWNSHIP: township_p,
+                        ScoreStage.SELF: self_p,
+                    }
                     points.append((county_p, ind.max_points))
                     if county_p < ind.max_points:
                         note = rng.choice(notes)
@@ -545,8 +593,14 @@ def _build_period(rng, campaign, period, quarter, county, dims, bases, report):
                         continue
                     value = values[stage]
                     if ind.kind == IndicatorKind.VETO:
-                        row = (a.id, ind.id, stage, None, value,
-                               "经核查存在否决情形" if value else "")
+                        row = (
+                            a.id,
+                            ind.id,
+                            stage,
+                            None,
+                            value,
+                            "经核查存在否决情形" if value else "",
+                        )
                     else:
                         deducted = ind.kind == IndicatorKind.POINTS and value < ind.max_points
                         row = (a.id, ind.id, stage, value, None, note if deducted else "")
@@ -554,8 +608,7 @@ def _build_period(rng, campaign, period, quarter, county, dims, bases, report):
             if final:
                 results[(unit.id, dim.id)] = (
                     a,
-                    dimension_result(points, vetoes, bonus, dim.bonus_cap,
-                                     dim.effective_threshold),
+                    dimension_result(points, vetoes, bonus, dim.bonus_cap, dim.effective_threshold),
                 )
     _write_scores(period, score_rows, db_times, report)
     _write_events(assessments, plans, period, final, stages, report)
@@ -611,11 +664,31 @@ def _write_scores(period, score_rows, db_times, report) -> None:
     }
     _fast_insert(
         ScoreChange,
-        ["score", "assessment", "indicator", "stage", "new_value", "new_vetoed", "note",
-         "source", "after_submission", "changed_at"],
         [
-            (ids[(a, i, s)], a, i, s, value, vetoed, note, ChangeSource.DEMO.value, False,
-             db_times[s])
+            "score",
+            "assessment",
+            "indicator",
+            "stage",
+            "new_value",
+            "new_vetoed",
+            "note",
+            "source",
+            "after_submission",
+            "changed_at",
+        ],
+        [
+            (
+                ids[(a, i, s)],
+                a,
+                i,
+                s,
+                value,
+                vetoed,
+                note,
+                ChangeSource.DEMO.value,
+                False,
+                db_times[s],
+            )
             for a, i, s, value, vetoed, note in score_rows
         ],
     )
@@ -636,22 +709,36 @@ def _write_events(assessments, plans, period, final, stages, report) -> None:
         submitted = {s: aware(TODAY - dt.timedelta(days=6 - i)) for i, s in enumerate(stages)}
     events = []
     for a in assessments:
-        for before, after in zip(order, order[1:], strict=False):
+        for before, after in itertools.pairwise(order):
             if order.index(before) >= order.index(a.stage):
                 break
             if after == Stage.FINAL:
                 kind, at = AssessmentEventKind.FINALISE, a.finalised_at
             else:
                 kind, at = AssessmentEventKind.SUBMIT, submitted[before]
-            events.append(AssessmentEvent(assessment=a, kind=kind, from_stage=before,
-                                          to_stage=after, at=at))
+            events.append(
+                AssessmentEvent(assessment=a, kind=kind, from_stage=before, to_stage=after, at=at)
+            )
         if not final and plans[a.unit_id].returned:
-            events.append(AssessmentEvent(assessment=a, kind=AssessmentEventKind.SUBMIT,
-                                          from_stage=Stage.SELF, to_stage=Stage.TOWNSHIP,
-                                          at=aware(TODAY - dt.timedelta(days=7))))
-            events.append(AssessmentEvent(assessment=a, kind=AssessmentEventKind.RETURN,
-                                          from_stage=Stage.TOWNSHIP, to_stage=Stage.SELF,
-                                          reason=a.returned_reason, at=a.returned_at))
+            events.append(
+                AssessmentEvent(
+                    assessment=a,
+                    kind=AssessmentEventKind.SUBMIT,
+                    from_stage=Stage.SELF,
+                    to_stage=Stage.TOWNSHIP,
+                    at=aware(TODAY - dt.timedelta(days=7)),
+                )
+            )
+            events.append(
+                AssessmentEvent(
+                    assessment=a,
+                    kind=AssessmentEventKind.RETURN,
+                    from_stage=Stage.TOWNSHIP,
+                    to_stage=Stage.SELF,
+                    reason=a.returned_reason,
+                    at=a.returned_at,
+                )
+            )
     AssessmentEvent.objects.bulk_create(events, batch_size=BATCH)
     report.add("assessment events", len(events))
 
@@ -663,8 +750,10 @@ def _write_rectifications(rng, period, quarter, lost_rows, report) -> None:
     items = []
     for assessment_id, indicator_id, lost, note in lost_rows:
         item = RectificationItem(
-            assessment_id=assessment_id, indicator_id=indicator_id,
-            points_lost=lost, lost_note=note,
+            assessment_id=assessment_id,
+            indicator_id=indicator_id,
+            points_lost=lost,
+            lost_note=note,
             responsible_person=places.person_name(rng),
             measure="对照评分细则补齐短板,完善台账资料,限期整改到位",
             deadline=deadline + dt.timedelta(days=rng.randint(-10, 10)),
@@ -715,8 +804,15 @@ def _apply_adjustment(period, quarter, results, held, dims, report) -> None:
         else:
             continue
         changes.append(
-            HoldingChange(unit_id=unit_id, dimension_id=dim_id, period=period, kind=kind,
-                          score=result.score, reason=reason, decided_at=decided_at)
+            HoldingChange(
+                unit_id=unit_id,
+                dimension_id=dim_id,
+                period=period,
+                kind=kind,
+                score=result.score,
+                reason=reason,
+                decided_at=decided_at,
+            )
         )
     HoldingChange.objects.bulk_create(changes, batch_size=BATCH)
     report.add("holding changes", len(changes))
@@ -735,8 +831,9 @@ def _ensure_users(county: County, report: DemoReport) -> None:
         "department": dict(department=county.departments[DEMO_DEPARTMENT]),
     }
     existing = set(
-        User.objects.filter(username__in=[u[0] for u in DEMO_USERS] + ["demo_admin"])
-        .values_list("username", flat=True)
+        User.objects.filter(username__in=[u[0] for u in DEMO_USERS] + ["demo_admin"]).values_list(
+            "username", flat=True
+        )
     )
     for username, role, display, key in DEMO_USERS:
         report.users.append((username, str(role.label), display))
