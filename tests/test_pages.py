@@ -38,11 +38,24 @@ class TestLogin:
         assert "用户名" in content
         assert "密码" in content
 
-    def test_it_speaks_english_when_asked(self, client):
-        response = client.get(LOGIN_URL, headers={"accept-language": "en"})
+    def test_it_stays_chinese_for_an_english_browser(self, client):
+        response = client.get(LOGIN_URL, headers={"accept-language": "en-US,en;q=0.9"})
+        content = response.content.decode()
+        assert '<html lang="zh-hans">' in content
+        assert "登录" in content
+
+    def test_it_speaks_english_when_the_user_chooses_it(self, client):
+        response = client.post(reverse("set_language"), {"language": "en", "next": LOGIN_URL})
+        assert response.status_code == 302
+        response = client.get(LOGIN_URL)
         content = response.content.decode()
         assert '<html lang="en">' in content
         assert "Log in" in content
+
+    def test_it_ignores_an_unknown_language_cookie(self, client, settings):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "xx"
+        response = client.get(LOGIN_URL)
+        assert '<html lang="zh-hans">' in response.content.decode()
 
     def test_it_refuses_a_wrong_password_in_chinese(self, client, township_official):
         response = client.post(LOGIN_URL, {"username": "chengguan", "password": "wrong"})
