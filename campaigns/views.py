@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from campaigns.selectors import campaigns_for_home
 from scoring.models import Stage
+from scoring.selectors import work_due
 from villages.access import scope_for
 from villages.models import Unit
 
@@ -28,5 +29,6 @@ def home(request):
         "unit_total": sum(unit_counts.values()),
         "campaigns": campaigns_for_home(user=user),
         "stages": Stage.choices,
+        "due": work_due(user),
     }
     return render(request, "campaigns/home.html", context)

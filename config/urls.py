@@ -18,6 +18,7 @@ admin.site.index_title = _("Set-up")
 urlpatterns = [
     path("", campaign_views.home, name="home"),
     path("units/", include("villages.urls")),
+    path("scoring/", include("scoring.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

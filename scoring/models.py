@@ -280,6 +280,7 @@ class ChangeSource(models.TextChoices):
     WEB = "web", _("Web form")
     UPLOAD = "upload", _("Excel upload")
     COMMAND = "command", _("Command line")
+    CARRIED = "carried", _("Carried from the previous stage")
     DEMO = "demo", _("Demo data")
 
 

@@ -216,7 +216,7 @@ class TestHome:
         client.force_login(county_staff)
         # session, user, the user's region (scope), unit counts, campaigns,
         # latest period starts, latest periods, stage counts
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(13):
             response = client.get(HOME_URL)
         assert len(response.context["campaigns"]) == 1
 
@@ -224,7 +224,7 @@ class TestHome:
         units += factories.UnitFactory.create_batch(10, township=township_b, kind="community")
         add_campaign(county, units)
         add_campaign(county.parent, units[:5])
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(13):
             response = client.get(HOME_URL)
         assert len(response.context["campaigns"]) == 3
         assert response.context["unit_total"] == 21

@@ -57,6 +57,10 @@ class Scope:
     def nothing(self) -> bool:
         return not self.everything and not self.prefix
 
+    def contains(self, code: str) -> bool:
+        """Whether the place with this division code lies inside the scope (no query)."""
+        return self.everything or (bool(self.prefix) and code.startswith(self.prefix))
+
 
 NO_SCOPE = Scope()
 ALL_SCOPE = Scope(everything=True, read_only=False)

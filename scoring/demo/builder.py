@@ -481,6 +481,9 @@ class Q4Plan:
 
 
 def _q4_plan(rng: random.Random, unit: Unit) -> Q4Plan:
+    """Where a unit stands in the quarter under way. A stage that was submitted passed its
+    scores on (carried), so stages before the current one are complete; only the village's own
+    self-assessment can be part-filled."""
     if unit.name == DEMO_UNIT:
         return Q4Plan(Stage.SELF, 0.6, 0, 0)
     r = rng.random()
@@ -489,10 +492,10 @@ def _q4_plan(rng: random.Random, unit: Unit) -> Q4Plan:
     if r < 0.30:
         return Q4Plan(Stage.SELF, rng.choice((0.3, 0.7, 1.0)), 0, 0)
     if r < 0.38:
-        return Q4Plan(Stage.SELF, 1.0, 0.4, 0, returned=True)
+        return Q4Plan(Stage.SELF, 1.0, 1.0, 0, returned=True)
     if r < 0.72:
-        return Q4Plan(Stage.TOWNSHIP, 1.0, rng.choice((0, 0.5, 1.0)), 0)
-    return Q4Plan(Stage.COUNTY, 1.0, 1.0, rng.choice((0.2, 0.6, 1.0)))
+        return Q4Plan(Stage.TOWNSHIP, 1.0, 1.0, 0)
+    return Q4Plan(Stage.COUNTY, 1.0, 1.0, 1.0)
 
 
 RETURN_REASONS = [

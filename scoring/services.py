@@ -1,0 +1,664 @@
+"""Every write that matters in scoring: one transaction, validated, audited.
+
+Scores: `scores_save` writes any number of scores of one stage across any number of assessments
+with a fixed number of queries (web row, save-all, Excel upload and command line all use it);
+each change gets a ScoreChange row in the same transaction. Optimistic locking: a score carries
+a version; an input based on an older version is refused (StaleScores) and nothing is written.
+Transitions: submit, return, finalise, each recorded as an AssessmentEvent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns.models import Campaign, CampaignStatus, Indicator, IndicatorKind
+from scoring import permissions
+from scoring.models import (
+    Assessment,
+    AssessmentEvent,
+    AssessmentEventKind,
+    ChangeSource,
+    Evidence,
+    Period,
+    Score,
+    ScoreChange,
+    Stage,
+)
+from scoring.selectors import (
+    applicable_indicators,
+    indicator_counts,
+    previous_stage,
+    stage_order,
+)
+from villages.models import Unit
+
+
+class ScoringError(Exception):
+    """A refused action, with a message for the user (already translated)."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class LockedError(ScoringError):
+    pass
+
+
+@dataclass
+class StaleScore:
+    """An input refused because someone saved the same score after it was loaded."""
+
+    assessment_id: int
+    indicator_id: int
+    current: Score
+
+
+class StaleScores(ScoringError):
+    def __init__(self, stale: list[StaleScore]):
+        super().__init__(
+            _(
+                "Someone else saved %(n)d of these scores after you opened the page. "
+                "Nothing was saved; the current values are shown. Check them and save again."
+            )
+            % {"n": len(stale)}
+        )
+        self.stale = stale
+
+
+@dataclass
+class ScoreInput:
+    """One score as a user typed it. `expected_version` is the version the user saw (0 = none
+    existed); None skips the staleness check (used where no version was shown)."""
+
+    assessment_id: int
+    indicator_id: int
+    value: Decimal | None = None
+    vetoed: bool | None = None
+    note: str = ""
+    expected_version: int | None = None
+
+
+@dataclass
+class SaveResult:
+    changes: list[ScoreChange] = field(default_factory=list)
+    scores: dict[tuple[int, int], Score] = field(default_factory=dict)
+
+
+# --- validation (no database) ---------------------------------------------------------------
+
+
+def parse_points(raw: str | None) -> Decimal | None:
+    """Turn what a user typed into points; '' means not scored. Raises ValueError."""
+    text = (raw or "").strip().replace(",", ".").replace("。", ".")
+    if text == "":
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(text) from exc
+    if not value.is_finite():
+        raise ValueError(text)
+    return value
+
+
+def validate_input(item: ScoreInput, indicator: Indicator) -> list[tuple[str, str]]:
+    """Return [(field, message)] for one input: range, steps, veto, required note."""
+    errors: list[tuple[str, str]] = []
+    if indicator.kind == IndicatorKind.VETO:
+        return errors
+    value = item.value
+    if value is None:
+        return errors
+    if value < 0:
+        errors.append(("value", _("Points cannot be negative.")))
+    elif value > indicator.max_points:
+        errors.append(
+            (
+                "value",
+                _("At most %(max)s points for this indicator.") % {"max": indicator.max_points},
+            )
+        )
+    elif value != value.quantize(Decimal("0.01")):
+        errors.append(("value", _("Use at most two decimal places.")))
+    elif (
+        indicator.kind == IndicatorKind.POINTS
+        and value < indicator.max_points
+        and not item.note.strip()
+    ):
+        errors.append(("note", _("Say why points were deducted.")))
+    return errors
+
+
+# --- scores ---------------------------------------------------------------------------------
+
+
+def _lock_assessments(ids: Iterable[int]) -> dict[int, Assessment]:
+    """Lock the assessments' rows for the transaction: serialises saves against transitions."""
+    return {
+        a.id: a
+        for a in Assessment.objects.select_for_update(of=("self",))
+        .select_related("unit", "period__campaign")
+        .filter(id__in=set(ids))
+    }
+
+
+def _check_can_edit(user, assessment: Assessment, stage: str) -> None:
+    if assessment.stage == Stage.FINAL:
+        who = assessment.finalised_by
+        raise LockedError(
+            _("This assessment was finalised by %(who)s on %(when)s and is locked.")
+            % {
+                "who": (who.get_full_name() or who.username) if who else _("the county"),
+                "when": timezone.localtime(assessment.finalised_at).strftime("%Y-%m-%d %H:%M"),
+            }
+        )
+    if assessment.period.status != "open":
+        raise LockedError(_("The period %(p)s is closed.") % {"p": assessment.period.label})
+    if assessment.stage != stage:
+        raise ScoringError(
+            _("%(unit)s is at the stage “%(now)s”; scores of “%(stage)s” cannot be changed now.")
+            % {
+                "unit": assessment.unit.name,
+                "now": Stage(assessment.stage).label,
+                "stage": Stage(stage).label,
+            }
+        )
+    if not permissions.can_score(user, stage, assessment.unit.code):
+        raise ScoringError(_("You may not enter scores at this stage."))
+
+
+def _submitted_before(assessment_ids: Iterable[int], stage: str) -> set[int]:
+    return set(
+        AssessmentEvent.objects.filter(
+            assessment_id__in=set(assessment_ids),
+            kind=AssessmentEventKind.SUBMIT,
+            from_stage=stage,
+        ).values_list("assessment_id", flat=True)
+    )
+
+
+def scores_save(
+    *,
+    user,
+    stage: str,
+    inputs: Sequence[ScoreInput],
+    source: str = ChangeSource.WEB,
+    changed_since: dt.datetime | None = None,
+) -> SaveResult:
+    """Validate and write scores of one stage; write an audit row per change. All or nothing.
+
+    Queries are fixed whatever the number of inputs: lock assessments, load indicators and
+    existing scores, check earlier submissions, then bulk update, bulk insert and audit insert.
+    `changed_since` (Excel uploads): a score saved by someone else after that moment is stale.
+    Raises ScoringError (with `errors` on validation), LockedError or StaleScores.
+    """
+    if not inputs:
+        return SaveResult()
+    now = timezone.now()
+    with transaction.atomic():
+        assessments = _lock_assessments(i.assessment_id for i in inputs)
+        missing = {i.assessment_id for i in inputs} - set(assessments)
+        if missing:
+            raise ScoringError(_("An assessment was not found."))
+        for assessment in assessments.values():
+            _check_can_edit(user, assessment, stage)
+        indicators = {
+            ind.id: ind for ind in Indicator.objects.filter(id__in={i.indicator_id for i in inputs})
+        }
+        _check_inputs(user, stage, inputs, assessments, indicators)
+
+        existing = {
+            (s.assessment_id, s.indicator_id): s
+            for s in Score.objects.select_for_update(of=("self",)).filter(
+                stage=stage,
+                assessment_id__in=set(assessments),
+                indicator_id__in=set(indicators),
+            )
+        }
+        stale = []
+        for item in inputs:
+            current = existing.get((item.assessment_id, item.indicator_id))
+            if _is_stale(item, current, user, changed_since):
+                stale.append(StaleScore(item.assessment_id, item.indicator_id, current))
+        if stale:
+            raise StaleScores(stale)
+
+        resubmitted = _submitted_before(assessments, stage)
+        to_update, to_create, changes = [], [], []
+        for item in inputs:
+            key = (item.assessment_id, item.indicator_id)
+            current = existing.get(key)
+            indicator = indicators[item.indicator_id]
+            value = None if indicator.kind == IndicatorKind.VETO else item.value
+            vetoed = item.vetoed if indicator.kind == IndicatorKind.VETO else None
+            note = item.note.strip()
+            if current is not None and (current.value, current.vetoed, current.note) == (
+                value,
+                vetoed,
+                note,
+            ):
+                continue
+            if current is None and value is None and vetoed is None and not note:
+                continue
+            change = ScoreChange(
+                assessment_id=item.assessment_id,
+                indicator_id=item.indicator_id,
+                stage=stage,
+                old_value=current.value if current else None,
+                old_vetoed=current.vetoed if current else None,
+                new_value=value,
+                new_vetoed=vetoed,
+                note=note,
+                source=source,
+                after_submission=item.assessment_id in resubmitted,
+                changed_by=user,
+                changed_at=now,
+            )
+            if current is None:
+                current = Score(
+                    assessment_id=item.assessment_id,
+                    indicator_id=item.indicator_id,
+                    stage=stage,
+                    version=1,
+                )
+                to_create.append(current)
+                existing[key] = current
+            else:
+                current.version += 1
+                to_update.append(current)
+            current.value, current.vetoed, current.note = value, vetoed, note
+            current.updated_by, current.updated_at = user, now
+            change.score = current
+            changes.append(change)
+        if to_update:
+            Score.objects.bulk_update(
+                to_update, ["value", "vetoed", "note", "version", "updated_by", "updated_at"]
+            )
+        if to_create:
+            try:
+                with transaction.atomic():
+                    Score.objects.bulk_create(to_create)
+            except IntegrityError as exc:
+                # Someone created one of these scores between our read and our insert.
+                raise StaleScores(
+                    [StaleScore(s.assessment_id, s.indicator_id, s) for s in to_create]
+                ) from exc
+        for change in changes:
+            change.score_id = change.score.id
+        ScoreChange.objects.bulk_create(changes)
+        if changes:
+            Assessment.objects.filter(id__in={c.assessment_id for c in changes}).update(
+                updated_at=now
+            )
+    return SaveResult(changes=changes, scores=existing)
+
+
+class InputErrors(ScoringError):
+    """Validation failed; `errors` maps (assessment_id, indicator_id) to [(field, message)]."""
+
+    def __init__(self, errors: dict[tuple[int, int], list[tuple[str, str]]]):
+        super().__init__(_("Some scores are not valid. Nothing was saved."))
+        self.errors = errors
+
+
+def _check_inputs(user, stage, inputs, assessments, indicators) -> None:
+    errors: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
+    allowed = _allowed_indicator_ids(assessments.values())
+    for item in inputs:
+        key = (item.assessment_id, item.indicator_id)
+        indicator = indicators.get(item.indicator_id)
+        assessment = assessments[item.assessment_id]
+        if indicator is None or item.indicator_id not in allowed[assessment.id]:
+            errors[key].append(("value", _("This indicator does not apply to this unit.")))
+            continue
+        if not permissions.can_score(
+            user, stage, assessment.unit.code, indicator.lead_department_id
+        ):
+            errors[key].append(
+                ("value", _("Only the lead department of this indicator may score it."))
+            )
+            continue
+        errors[key].extend(validate_input(item, indicator))
+    errors = {k: v for k, v in errors.items() if v}
+    if errors:
+        raise InputErrors(errors)
+
+
+def _allowed_indicator_ids(assessments: Iterable[Assessment]) -> dict[int, set[int]]:
+    """Indicator ids that apply to each assessment (by unit kind and catalogue version)."""
+    groups: dict[tuple[int, int, str], list[int]] = defaultdict(list)
+    for a in assessments:
+        groups[(a.period.campaign_id, a.period.catalogue_version, a.unit.kind)].append(a.id)
+    allowed: dict[int, set[int]] = {}
+    for (campaign_id, version, kind), ids in groups.items():
+        indicator_ids = set(
+            applicable_indicators(campaign_id, version, kind).values_list("id", flat=True)
+        )
+        for assessment_id in ids:
+            allowed[assessment_id] = indicator_ids
+    return allowed
+
+
+def _is_stale(item: ScoreInput, current: Score | None, user, changed_since) -> bool:
+    if changed_since is not None:
+        return (
+            current is not None
+            and current.updated_at > changed_since
+            and current.updated_by_id != user.id
+        )
+    if item.expected_version is None:
+        return False
+    return (current.version if current else 0) != item.expected_version
+
+
+# --- transitions ----------------------------------------------------------------------------
+
+
+def _next_stage(campaign: Campaign, stage: str) -> str:
+    order = stage_order(campaign)
+    return order[order.index(stage) + 1]
+
+
+def scored_counts(assessments: Iterable[Assessment]) -> dict[int, int]:
+    """How many indicators each assessment has scored at its current stage (one query)."""
+    rows = (
+        Score.objects.filter(assessment__in=[a.id for a in assessments])
+        .filter(stage=F("assessment__stage"))
+        .filter(Q(value__isnull=False) | Q(vetoed__isnull=False))
+        .values("assessment_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["assessment_id"]: row["n"] for row in rows}
+
+
+def assessment_submit(
+    *, user, assessment_id: int, expected_version: int | None = None
+) -> Assessment:
+    """Submit one assessment (see assessments_submit); raise ScoringError if refused."""
+    done, refused = assessments_submit(
+        user=user,
+        assessment_ids=[assessment_id],
+        expected_versions={assessment_id: expected_version} if expected_version else None,
+    )
+    if refused:
+        _id, error = refused[0]
+        raise error
+    return done[0]
+
+
+def assessments_submit(
+    *, user, assessment_ids: Iterable[int], expected_versions: dict[int, int] | None = None
+) -> tuple[list[Assessment], list[tuple[int, ScoringError]]]:
+    """Pass assessments on to their next stage; at the county stage, finalise (lock) them.
+
+    Set-based: a fixed number of queries for any number of assessments. Each one is checked on
+    its own (permission, stage, completeness); those refused stay as they were and come back
+    with the reason. The next stage starts from this stage's values: scores it does not have
+    yet are carried over and audited as carried.
+    """
+    ids = set(assessment_ids)
+    expected_versions = expected_versions or {}
+    done: list[Assessment] = []
+    refused: list[tuple[int, ScoringError]] = []
+    with transaction.atomic():
+        locked = _lock_assessments(ids)
+        candidates = []
+        for assessment_id in sorted(ids):
+            assessment = locked.get(assessment_id)
+            try:
+                if assessment is None:
+                    raise ScoringError(_("An assessment was not found."))
+                _check_transition(user, assessment, permissions.can_submit)
+                _check_version(assessment, expected_versions.get(assessment_id))
+                candidates.append(assessment)
+            except ScoringError as exc:
+                refused.append((assessment_id, exc))
+        needed = {}
+        for a in candidates:
+            key = (a.period.campaign_id, a.period.catalogue_version)
+            if key not in needed:
+                needed[key] = indicator_counts(a.period.campaign, a.period.catalogue_version)
+        scored = scored_counts(candidates)
+        now = timezone.now()
+        events, moving = [], []
+        for a in candidates:
+            gaps = needed[(a.period.campaign_id, a.period.catalogue_version)][a.unit.kind] - (
+                scored.get(a.id, 0)
+            )
+            if gaps > 0:
+                refused.append(
+                    (
+                        a.id,
+                        ScoringError(
+                            _("%(unit)s: %(n)d indicators are not scored yet; score them first.")
+                            % {"unit": a.unit.name, "n": gaps}
+                        ),
+                    )
+                )
+                continue
+            source = a.stage
+            target = _next_stage(a.period.campaign, source)
+            if target == Stage.FINAL:
+                kind = AssessmentEventKind.FINALISE
+                a.finalised_by, a.finalised_at = user, now
+            else:
+                kind = AssessmentEventKind.SUBMIT
+                moving.append((a, source, target))
+            a.stage, a.version, a.returned_reason = target, a.version + 1, ""
+            a.updated_at = now
+            events.append(
+                AssessmentEvent(
+                    assessment=a, kind=kind, from_stage=source, to_stage=target, actor=user, at=now
+                )
+            )
+            done.append(a)
+        _carry_scores(user, moving, now)
+        Assessment.objects.bulk_update(
+            done,
+            ["stage", "version", "returned_reason", "finalised_by", "finalised_at", "updated_at"],
+        )
+        AssessmentEvent.objects.bulk_create(events)
+    return done, refused
+
+
+def _carry_scores(user, moving: list[tuple[Assessment, str, str]], now) -> None:
+    """Copy each moving assessment's scores into its next stage where that has none yet."""
+    if not moving:
+        return
+    by_source: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for a, source, target in moving:
+        by_source[(source, target)].append(a.id)
+    carried = []
+    for (source, target), ids in by_source.items():  # at most two pairs: self→township, →county
+        have = Score.objects.filter(
+            assessment=OuterRef("assessment"), stage=target, indicator=OuterRef("indicator")
+        )
+        carried += [
+            Score(
+                assessment_id=s.assessment_id,
+                indicator_id=s.indicator_id,
+                stage=target,
+                value=s.value,
+                vetoed=s.vetoed,
+                note=s.note,
+                version=1,
+                updated_by=user,
+                updated_at=now,
+            )
+            for s in Score.objects.filter(assessment_id__in=ids, stage=source).exclude(Exists(have))
+        ]
+    Score.objects.bulk_create(carried, batch_size=2000)
+    ScoreChange.objects.bulk_create(
+        (
+            ScoreChange(
+                score=s,
+                assessment_id=s.assessment_id,
+                indicator_id=s.indicator_id,
+                stage=s.stage,
+                new_value=s.value,
+                new_vetoed=s.vetoed,
+                note=s.note,
+                source=ChangeSource.CARRIED,
+                changed_by=user,
+                changed_at=now,
+            )
+            for s in carried
+        ),
+        batch_size=2000,
+    )
+
+
+def _check_version(assessment: Assessment, expected: int | None) -> None:
+    if expected is not None and assessment.version != expected:
+        raise ScoringError(
+            _("%(unit)s was changed by someone else meanwhile (now at “%(stage)s”). Reload.")
+            % {"unit": assessment.unit.name, "stage": Stage(assessment.stage).label}
+        )
+
+
+def _check_transition(user, assessment: Assessment, rule) -> None:
+    if assessment.stage == Stage.FINAL:
+        raise LockedError(_("%(unit)s is already final.") % {"unit": assessment.unit.name})
+    if assessment.period.status != "open":
+        raise LockedError(_("The period %(p)s is closed.") % {"p": assessment.period.label})
+    if not rule(user, assessment.stage, assessment.unit.code):
+        raise ScoringError(
+            _("You may not do this at the stage “%(s)s”.") % {"s": Stage(assessment.stage).label}
+        )
+
+
+def assessment_return(
+    *, user, assessment_id: int, reason: str, expected_version: int | None = None
+) -> Assessment:
+    """Send an assessment back to the stage before, with a reason the receivers will see."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ScoringError(_("Give a reason for returning it."), field="reason")
+    with transaction.atomic():
+        assessment = _lock_assessments([assessment_id]).get(assessment_id)
+        if assessment is None:
+            raise ScoringError(_("An assessment was not found."))
+        _check_transition(user, assessment, permissions.can_return)
+        _check_version(assessment, expected_version)
+        stage = assessment.stage
+        target = previous_stage(assessment.period.campaign, stage)
+        if target is None:
+            raise ScoringError(_("There is no earlier stage to return it to."))
+        now = timezone.now()
+        assessment.stage = target
+        assessment.version += 1
+        assessment.returned_reason = reason
+        assessment.returned_by = user
+        assessment.returned_at = now
+        assessment.save()
+        AssessmentEvent.objects.create(
+            assessment=assessment,
+            kind=AssessmentEventKind.RETURN,
+            from_stage=stage,
+            to_stage=target,
+            reason=reason,
+            actor=user,
+            at=now,
+        )
+    return assessment
+
+
+# --- periods --------------------------------------------------------------------------------
+
+
+def period_open(
+    *,
+    user,
+    campaign: Campaign,
+    label: str,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    self_due: dt.date | None = None,
+    township_due: dt.date | None = None,
+    county_due: dt.date | None = None,
+) -> Period:
+    """Open a period and create one assessment per active unit of the campaign in the user's
+    scope, at the campaign's first stage."""
+    if not permissions.can_open_period(user):
+        raise ScoringError(_("Only county staff may open a period."))
+    if campaign.status != CampaignStatus.ACTIVE:
+        raise ScoringError(_("Periods can only be opened in an active campaign."))
+    if ends_on < starts_on:
+        raise ScoringError(_("The period ends before it starts."), field="ends_on")
+    if Period.objects.filter(campaign=campaign, label=label).exists():
+        raise ScoringError(_("The period %(p)s is already open.") % {"p": label}, field="label")
+    with transaction.atomic():
+        period = Period.objects.create(
+            campaign=campaign,
+            label=label,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            catalogue_version=campaign.catalogue_version,
+            self_due=self_due,
+            township_due=township_due,
+            county_due=county_due,
+            opened_by=user,
+        )
+        first = stage_order(campaign)[0]
+        units = (
+            Unit.objects.visible_to(user)
+            .active()
+            .filter(code__startswith=campaign.region.prefix)
+            .values_list("id", flat=True)
+        )
+        Assessment.objects.bulk_create(
+            [Assessment(period=period, unit_id=unit_id, stage=first) for unit_id in units],
+            batch_size=2000,
+        )
+    return period
+
+
+# --- evidence -------------------------------------------------------------------------------
+
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+EVIDENCE_TYPES = {
+    # extension: leading bytes of a real file of that type
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".pdf": (b"%PDF-",),
+    ".docx": (b"PK\x03\x04",),
+    ".xlsx": (b"PK\x03\x04",),
+}
+
+
+def evidence_attach(*, user, score_id: int, upload) -> Evidence:
+    """Attach a file to a score the user may edit now. Checks size, extension and content."""
+    import os
+
+    name = os.path.basename(upload.name or "")
+    extension = os.path.splitext(name)[1].lower()
+    if upload.size > EVIDENCE_MAX_BYTES:
+        raise ScoringError(_("The file is larger than 10 MB."), field="file")
+    if extension not in EVIDENCE_TYPES:
+        raise ScoringError(
+            _("Only JPG, PNG, PDF, DOCX and XLSX files can be attached."), field="file"
+        )
+    head = upload.read(16)
+    upload.seek(0)
+    if not head.startswith(EVIDENCE_TYPES[extension]):
+        raise ScoringError(_("The file's content does not match its type."), field="file")
+    with transaction.atomic():
+        score = Score.objects.select_related("assessment").get(pk=score_id)
+        assessment = _lock_assessments([score.assessment_id])[score.assessment_id]
+        _check_can_edit(user, assessment, score.stage)
+        return Evidence.objects.create(
+            score=score, file=upload, original_name=name[:200], size=upload.size, uploaded_by=user
+        )

@@ -1,0 +1,42 @@
+// Live dimension totals on the score-entry page, recomputed as the user types (before saving).
+// Same rule as scoring/rules.py: points normalised to 100, bonus up to the cap, 100 at most.
+(function () {
+  function num(text) {
+    var v = parseFloat(String(text || "").replace(",", ".").replace("。", "."));
+    return isNaN(v) ? null : v;
+  }
+  function recompute(section) {
+    var got = 0, max = 0, bonus = 0, vetoed = false;
+    section.querySelectorAll(".entry-row").forEach(function (row) {
+      var kind = row.dataset.kind, m = parseFloat(row.dataset.max);
+      if (kind === "veto") {
+        var sel = row.querySelector("select");
+        if (sel && sel.value === "yes") vetoed = true;
+        return;
+      }
+      var input = row.querySelector("input.score-input");
+      var v = input ? num(input.value) : null;
+      if (kind === "bonus") { bonus += v || 0; return; }
+      max += m;
+      got += Math.min(v || 0, m);
+    });
+    var cap = parseFloat(section.dataset.bonusCap) || 0;
+    var score = max ? got * 100 / max : 0;
+    score = Math.min(100, score + Math.min(bonus, cap));
+    var badge = section.querySelector(".live-total");
+    if (badge) {
+      badge.textContent = score.toFixed(2) + (vetoed ? " ✕" : "");
+      badge.className = "badge border live-total " +
+        (!vetoed && score >= parseFloat(section.dataset.threshold) ? "text-bg-success" : "text-bg-light");
+    }
+  }
+  function all() { document.querySelectorAll("section.dimension").forEach(recompute); }
+  document.addEventListener("input", function (e) {
+    var s = e.target.closest("section.dimension"); if (s) recompute(s);
+  });
+  document.addEventListener("change", function (e) {
+    var s = e.target.closest("section.dimension"); if (s) recompute(s);
+  });
+  document.addEventListener("htmx:afterSwap", all);
+  document.addEventListener("DOMContentLoaded", all);
+})();
