@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,22 @@ class CampaignStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     ACTIVE = "active", _("Active")
     CLOSED = "closed", _("Closed")
+
+
+class RuleMode(models.TextChoices):
+    DIMENSION = "dimension", _("Per dimension: each dimension at or above the threshold")
+    BANDS = "bands", _("Total score bands: the total decides the level")
+
+
+def validate_bands(text: str) -> None:
+    from scoring.rules import parse_bands
+
+    try:
+        parse_bands(text)
+    except (ValueError, ArithmeticError):
+        raise ValidationError(
+            _("Write bands as minimum:level pairs, highest first, e.g. 90:5,80:4,70:3,60:2,0:1.")
+        ) from None
 
 
 class CampaignQuerySet(CoveringQuerySet):
@@ -65,6 +82,39 @@ class Campaign(models.Model):
     )
     use_self_stage = models.BooleanField(_("village self-assessment (自评)"), default=True)
     use_township_stage = models.BooleanField(_("township initial assessment (初评)"), default=True)
+    rule_mode = models.CharField(
+        _("adjustment rule"), max_length=16, choices=RuleMode.choices, default=RuleMode.DIMENSION
+    )
+    bands = models.CharField(
+        _("score bands"),
+        max_length=100,
+        default="90:5,80:4,70:3,60:2,0:1",
+        validators=[validate_bands],
+        help_text=_("Band mode only: total score minimum and the level it earns."),
+    )
+    level_cap = models.PositiveSmallIntegerField(
+        _("highest level awarded"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_LEVEL)],
+        help_text=_("Band mode only; leave empty for no cap."),
+    )
+    effective_rise = models.DecimalField(
+        _("effective: total rises by at least"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("3"),
+        help_text=_(
+            "A unit is listed as effective when it gains a level or its total rises this much."
+        ),
+    )
+    slow_below = models.DecimalField(
+        _("slow: total below"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("70"),
+        help_text=_("A unit is listed as slow when it loses a level or its total is below this."),
+    )
     catalogue_version = models.PositiveIntegerField(
         _("catalogue version"),
         default=1,
@@ -92,6 +142,9 @@ class Campaign(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(year__gte=2000, year__lte=2100), name="campaign_year_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rule_mode__in=RuleMode.values), name="campaign_rule_mode_valid"
             ),
         ]
 

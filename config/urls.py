@@ -10,6 +10,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from campaigns import views as campaign_views
+from scoring import views_decisions
 
 admin.site.site_header = _("Red flag / star campaign manager")
 admin.site.site_title = _("Campaign manager admin")
@@ -21,6 +22,7 @@ urlpatterns = [
     path("scoring/", include("scoring.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("showcase/<slug:slug>/", views_decisions.showcase, name="showcase"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -575,3 +575,193 @@ class RectificationItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assessment} {self.indicator.code}"
+
+
+class AdjustmentStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    CONFIRMED = "confirmed", _("Confirmed")
+
+
+class AdjustmentRunQuerySet(CoveringQuerySet):
+    region_code_path = "campaign__region__code"
+
+
+class AdjustmentRun(models.Model):
+    """An adjustment (调旗) of one period: proposals for every unit × dimension, then confirmed.
+
+    `townships` empty means the whole campaign region.
+    """
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="adjustment_runs",
+    )
+    period = models.ForeignKey(
+        Period, verbose_name=_("period"), on_delete=models.CASCADE, related_name="adjustment_runs"
+    )
+    townships = models.ManyToManyField(
+        "villages.Region", verbose_name=_("townships"), blank=True, related_name="+"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=AdjustmentStatus.choices,
+        default=AdjustmentStatus.PROPOSED,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+
+    objects = AdjustmentRunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("adjustment run")
+        verbose_name_plural = _("adjustment runs")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=AdjustmentStatus.values),
+                name="adjustment_run_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} {self.period.label} #{self.pk}"
+
+
+class ProposalAction(models.TextChoices):
+    AWARD = "award", _("Award")
+    KEEP = "keep", _("Keep")
+    WITHDRAW = "withdraw", _("Withdraw")
+
+
+class AdjustmentProposalQuerySet(ScopedQuerySet):
+    scope_code_path = "unit__code"
+
+
+class AdjustmentProposal(models.Model):
+    """What the rules propose for one unit × dimension in a run, and what the county decided.
+
+    `lost` lists the indicators that cost points: [[code, points], …], largest first.
+    """
+
+    run = models.ForeignKey(
+        AdjustmentRun,
+        verbose_name=_("adjustment run"),
+        on_delete=models.CASCADE,
+        related_name="proposals",
+    )
+    unit = models.ForeignKey(
+        "villages.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+"
+    )
+    dimension = models.ForeignKey(
+        "campaigns.Dimension",
+        verbose_name=_("dimension"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    held = models.BooleanField(_("held before"))
+    score = models.DecimalField(_("dimension score"), max_digits=6, decimal_places=2)
+    vetoed = models.BooleanField(_("veto triggered"), default=False)
+    action = models.CharField(_("proposed"), max_length=8, choices=ProposalAction.choices)
+    override = models.CharField(
+        _("decided instead"), max_length=8, choices=ProposalAction.choices, blank=True
+    )
+    override_reason = models.TextField(_("reason for overriding"), blank=True)
+    lost = models.JSONField(_("points lost"), default=list, blank=True)
+    confirmed = models.BooleanField(_("confirmed"), default=False)
+
+    objects = AdjustmentProposalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("adjustment proposal")
+        verbose_name_plural = _("adjustment proposals")
+        ordering = ["run", "unit", "dimension"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "unit", "dimension"], name="adjustment_proposal_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(action__in=ProposalAction.values),
+                name="adjustment_proposal_action_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(override="") | ~models.Q(override_reason=""),
+                name="adjustment_override_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.dimension}: {self.decision}"
+
+    @property
+    def decision(self) -> str:
+        return self.override or self.action
+
+
+class RectificationAction(models.TextChoices):
+    ASSIGN = "assign", _("Assigned")
+    REPORT = "report", _("Reported done")
+    VERIFY = "verify", _("Verified")
+    CLOSE = "close", _("Closed (销号)")
+    SEND_BACK = "send_back", _("Sent back")
+
+
+class RectificationEvent(models.Model):
+    """One step of a rectification item: who did what, when, with what note or file."""
+
+    item = models.ForeignKey(
+        RectificationItem,
+        verbose_name=_("rectification item"),
+        on_delete=models.CASCADE,
+        related_name="events",
+    )
+    action = models.CharField(_("action"), max_length=16, choices=RectificationAction.choices)
+    from_status = models.CharField(
+        _("from status"), max_length=16, choices=RectificationStatus.choices
+    )
+    to_status = models.CharField(_("to status"), max_length=16, choices=RectificationStatus.choices)
+    note = models.TextField(_("note"), blank=True)
+    attachment = models.FileField(_("attachment"), upload_to="rectification/%Y/%m/", blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rectification event")
+        verbose_name_plural = _("rectification events")
+        ordering = ["item", "at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action__in=RectificationAction.values),
+                name="rectification_event_action_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(action=RectificationAction.SEND_BACK) | ~models.Q(note=""),
+                name="rectification_send_back_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.get_action_display()}"

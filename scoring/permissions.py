@@ -23,11 +23,16 @@ def in_scope(user, unit_code: str) -> bool:
     return scope_for(user).contains(unit_code)
 
 
-def can_score(user, stage: str, unit_code: str, lead_department_id: int | None = None) -> bool:
+# "No indicator named": distinct from None, which is an indicator that no department leads.
+ANY_INDICATOR = object()
+
+
+def can_score(user, stage: str, unit_code: str, lead_department_id=ANY_INDICATOR) -> bool:
     """May the user enter this stage's score for an indicator of this unit?
 
-    Pass `lead_department_id` to ask about one indicator; without it the question is whether
-    the user may score at least some indicators at this stage.
+    Pass `lead_department_id` (None for an indicator without a lead department) to ask about
+    one indicator; without it the question is whether the user may score at least some
+    indicators at this stage.
     """
     if not user.is_authenticated or not in_scope(user, unit_code):
         return False
@@ -36,7 +41,7 @@ def can_score(user, stage: str, unit_code: str, lead_department_id: int | None =
     if user.role == STAGE_ROLE.get(stage):
         return True
     if stage == Stage.COUNTY and user.role == Role.DEPARTMENT:
-        return lead_department_id is None or lead_department_id == user.department_id
+        return lead_department_id is ANY_INDICATOR or lead_department_id == user.department_id
     return False
 
 

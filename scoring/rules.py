@@ -57,3 +57,100 @@ def dimension_result(
     score = dimension_score(points, bonus, bonus_cap)
     vetoed = any(bool(v) for v in vetoes)
     return DimensionResult(score=score, vetoed=vetoed, reaches=(not vetoed and score >= threshold))
+
+
+# --- adjustment (调旗) ----------------------------------------------------------------------
+
+AWARD = "award"
+WITHDRAW = "withdraw"
+KEEP = "keep"
+
+
+def dimension_action(*, held: bool, reaches: bool) -> str:
+    """Per-dimension threshold mode: award what is reached and not held, withdraw what is held
+    and not reached (below the threshold or vetoed), keep everything else."""
+    if reaches and not held:
+        return AWARD
+    if held and not reaches:
+        return WITHDRAW
+    return KEEP
+
+
+@dataclass(frozen=True)
+class Band:
+    """Total score at or above `minimum` earns `level` (e.g. 90 → 5 stars)."""
+
+    minimum: Decimal
+    level: int
+
+
+DEFAULT_BANDS = (
+    Band(Decimal("90"), 5),
+    Band(Decimal("80"), 4),
+    Band(Decimal("70"), 3),
+    Band(Decimal("60"), 2),
+    Band(Decimal("0"), 1),
+)
+
+
+def parse_bands(text: str) -> tuple[Band, ...]:
+    """Parse '90:5,80:4,70:3,60:2,0:1' into bands, highest first. Raises ValueError."""
+    bands = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        minimum, _sep, level = part.partition(":")
+        band = Band(Decimal(minimum.strip()), int(level.strip()))
+        if not (0 <= band.minimum <= 100) or band.level < 0:
+            raise ValueError(part)
+        bands.append(band)
+    if not bands:
+        raise ValueError(text)
+    bands.sort(key=lambda b: b.minimum, reverse=True)
+    levels = [b.level for b in bands]
+    if levels != sorted(levels, reverse=True) or len({b.minimum for b in bands}) != len(bands):
+        raise ValueError(text)
+    return tuple(bands)
+
+
+def total_score(results: Iterable[DimensionResult]) -> Decimal:
+    """The unit's total out of 100: the mean of its dimension scores."""
+    scores = [r.score for r in results]
+    if not scores:
+        return Decimal("0.00")
+    return (sum(scores, Decimal("0")) / len(scores)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def band_level(
+    total: Decimal, bands: Iterable[Band] = DEFAULT_BANDS, cap: int | None = None
+) -> int:
+    """Level earned by a total score in band mode, at most `cap` when one is set."""
+    level = 0
+    for band in sorted(bands, key=lambda b: b.minimum, reverse=True):
+        if total >= band.minimum:
+            level = band.level
+            break
+    return min(level, cap) if cap is not None else level
+
+
+def band_dimensions(results: dict[int, DimensionResult], level: int) -> set[int]:
+    """Which dimensions make up a band-mode level: the best-scored ones, never a vetoed one.
+
+    Holdings stay per dimension in both modes, so a level of 3 is held as the three
+    dimensions with the highest scores (ties broken by dimension id for stability).
+    """
+    eligible = sorted(
+        (dim_id for dim_id, r in results.items() if not r.vetoed),
+        key=lambda dim_id: (-results[dim_id].score, dim_id),
+    )
+    return set(eligible[:level])
+
+
+def lost_points(items: Iterable[tuple[str, Decimal | None, Decimal]]) -> list[tuple[str, Decimal]]:
+    """(code, points lost) of the items that cost points, largest loss first.
+
+    `items` holds (indicator code, awarded, max); unscored counts as everything lost.
+    """
+    lost = [(code, maximum - min(value or Decimal("0"), maximum)) for code, value, maximum in items]
+    return sorted(((c, p) for c, p in lost if p > 0), key=lambda cp: (-cp[1], cp[0]))

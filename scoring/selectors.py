@@ -224,3 +224,270 @@ def work_due(user, limit: int = 10) -> dict:
         a.overdue = is_overdue(a.period, a.stage, today)
     returned = list(waiting.exclude(returned_reason="")[:limit])
     return {"stage": stage, "count": waiting.count(), "items": items, "returned": returned}
+
+
+# --- final results of a period (adjustment, rankings, reports) -----------------------------
+
+
+def final_results(period, assessments: list[Assessment]) -> dict:
+    """County-stage dimension results and lost points of final assessments.
+
+    Returns {(unit_id, dimension_id): (DimensionResult, [(code, points lost), …])}. Three
+    queries whatever the number of units: the totals aggregate (two) and the deductions.
+    """
+    from scoring.rules import lost_points
+
+    campaign = period.campaign
+    by_id = {a.id: a for a in assessments}
+    totals = stage_totals(list(by_id), campaign, period.catalogue_version)
+    deductions: dict[tuple[int, int], list] = defaultdict(list)
+    rows = (
+        Score.objects.filter(
+            assessment_id__in=list(by_id),
+            stage=ScoreStage.COUNTY,
+            indicator__kind=IndicatorKind.POINTS,
+            value__lt=F("indicator__max_points"),
+        )
+        .values_list(
+            "assessment__unit_id",
+            "indicator__dimension_id",
+            "indicator__code",
+            "value",
+            "indicator__max_points",
+        )
+        .iterator(chunk_size=5000)
+    )
+    for unit_id, dim_id, code, value, maximum in rows:
+        deductions[(unit_id, dim_id)].append((code, value, maximum))
+    results = {}
+    for assessment_id, stages in totals.items():
+        unit_id = by_id[assessment_id].unit_id
+        for dim_id, result in stages.get(ScoreStage.COUNTY, {}).items():
+            results[(unit_id, dim_id)] = (
+                result,
+                lost_points(deductions.get((unit_id, dim_id), [])),
+            )
+    return results
+
+
+# --- rankings, levels, targets --------------------------------------------------------------
+
+
+def unit_totals(period, user=None) -> dict[int, Decimal]:
+    """Each unit's total (mean of its county-stage dimension scores) in a period, for final
+    assessments visible to the user. Three queries."""
+    from scoring.rules import total_score
+
+    assessments = Assessment.objects.filter(period=period, stage=Stage.FINAL)
+    if user is not None:
+        assessments = assessments.visible_to(user)
+    pairs = list(assessments.values_list("id", "unit_id"))
+    totals = stage_totals([a for a, _u in pairs], period.campaign, period.catalogue_version)
+    unit_of = dict(pairs)
+    return {
+        unit_of[a]: total_score(stages.get(ScoreStage.COUNTY, {}).values())
+        for a, stages in totals.items()
+    }
+
+
+def previous_period(period):
+    return (
+        period.campaign.periods.filter(starts_on__lt=period.starts_on)
+        .order_by("-starts_on")
+        .first()
+    )
+
+
+def unit_levels(campaign, user=None) -> dict[int, int]:
+    """Flags or stars each unit holds now (units holding none are absent). One query."""
+    from scoring.models import Holding
+
+    holdings = Holding.objects.filter(dimension__campaign=campaign)
+    if user is not None:
+        holdings = holdings.visible_to(user)
+    return dict(holdings.values_list("unit_id").annotate(n=Count("id")).order_by())
+
+
+def level_changes(period, user=None) -> dict[int, int]:
+    """Net flags or stars gained (+) or lost (−) per unit in a period. One query."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from scoring.models import HoldingChange, HoldingChangeKind
+
+    changes = HoldingChange.objects.filter(period=period)
+    if user is not None:
+        changes = changes.visible_to(user)
+    rows = (
+        changes.values("unit_id")
+        .annotate(
+            net=Sum(
+                Case(
+                    When(kind=HoldingChangeKind.AWARD, then=Value(1)),
+                    default=Value(-1),
+                    output_field=IntegerField(),
+                )
+            )
+        )
+        .order_by()
+    )
+    return {row["unit_id"]: row["net"] for row in rows}
+
+
+@dataclass
+class UnitRank:
+    unit: object
+    total: Decimal | None
+    previous_total: Decimal | None
+    level: int
+    change: int
+
+    @property
+    def rise(self) -> Decimal | None:
+        if self.total is None or self.previous_total is None:
+            return None
+        return self.total - self.previous_total
+
+
+@dataclass
+class TownshipRank:
+    township: object
+    units: int
+    average: Decimal | None
+    previous_average: Decimal | None
+    held: int
+    change: int
+    rank: int = 0
+
+    @property
+    def rise(self) -> Decimal | None:
+        if self.average is None or self.previous_average is None:
+            return None
+        return self.average - self.previous_average
+
+
+def rankings(period, user) -> tuple[list[TownshipRank], list[UnitRank]]:
+    """Townships ranked by average final score (赛马) and every unit with its total, level and
+    change since the previous period. A fixed number of queries whatever the size."""
+    from villages.models import Unit
+
+    campaign = period.campaign
+    before = previous_period(period)
+    totals = unit_totals(period, user)
+    previous = unit_totals(before, user) if before else {}
+    levels = unit_levels(campaign, user)
+    changes = level_changes(period, user)
+    units = list(
+        Unit.objects.visible_to(user)
+        .filter(code__startswith=campaign.region.prefix, assessments__period=period)
+        .select_related("township")
+        .order_by("code")
+    )
+    unit_rows = [
+        UnitRank(
+            unit=u,
+            total=totals.get(u.id),
+            previous_total=previous.get(u.id),
+            level=levels.get(u.id, 0),
+            change=changes.get(u.id, 0),
+        )
+        for u in units
+    ]
+    by_township: dict[int, list[UnitRank]] = defaultdict(list)
+    for row in unit_rows:
+        by_township[row.unit.township_id].append(row)
+    township_rows = []
+    for rows in by_township.values():
+        scored = [r.total for r in rows if r.total is not None]
+        before_scored = [r.previous_total for r in rows if r.previous_total is not None]
+        township_rows.append(
+            TownshipRank(
+                township=rows[0].unit.township,
+                units=len(rows),
+                average=_mean(scored),
+                previous_average=_mean(before_scored),
+                held=sum(r.level for r in rows),
+                change=sum(r.change for r in rows),
+            )
+        )
+    township_rows.sort(key=lambda t: (-(t.average or Decimal(-1)), t.township.code))
+    for i, row in enumerate(township_rows, start=1):
+        row.rank = i
+    unit_rows.sort(key=lambda r: (-(r.total or Decimal(-1)), r.unit.code))
+    return township_rows, unit_rows
+
+
+def _mean(values: list[Decimal]) -> Decimal | None:
+    if not values:
+        return None
+    return (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.01"))
+
+
+def effective_and_slow(campaign, unit_rows: list[UnitRank]) -> tuple[list, list]:
+    """The period's effective units (gained a level, or total rose by the campaign's margin)
+    and slow ones (lost a level, or total below the campaign's floor)."""
+    effective = [
+        r
+        for r in unit_rows
+        if r.change > 0 or (r.rise is not None and r.rise >= campaign.effective_rise)
+    ]
+    slow = [
+        r
+        for r in unit_rows
+        if r.change < 0 or (r.total is not None and r.total < campaign.slow_below)
+    ]
+    return effective, slow
+
+
+def level_distribution(campaign, user) -> dict[int, int]:
+    """How many units of the campaign in the user's scope hold each level now (0 included).
+    Two queries."""
+    from villages.models import Unit
+
+    levels = unit_levels(campaign, user)
+    units = Unit.objects.visible_to(user).active().filter(code__startswith=campaign.region.prefix)
+    total = units.count()
+    distribution: dict[int, int] = defaultdict(int)
+    for n in levels.values():
+        distribution[n] += 1
+    distribution[0] = max(0, total - sum(distribution.values()))
+    return dict(distribution)
+
+
+def targets_by_township(campaign, user) -> list[dict]:
+    """Per township: units at each level now and the county's decided unit targets (荐旗).
+    Three queries."""
+    from campaigns.models import UnitTarget
+    from villages.models import Unit
+
+    levels = unit_levels(campaign, user)
+    targets = dict(
+        UnitTarget.objects.visible_to(user)
+        .filter(campaign=campaign)
+        .values_list("unit_id", "decided_level")
+    )
+    rows: dict[int, dict] = {}
+    top = max([*levels.values(), *[t or 0 for t in targets.values()], 5])
+    for unit in (
+        Unit.objects.visible_to(user)
+        .active()
+        .filter(code__startswith=campaign.region.prefix)
+        .select_related("township")
+        .order_by("code")
+    ):
+        row = rows.setdefault(
+            unit.township_id,
+            {
+                "township": unit.township,
+                "actual": [0] * (top + 1),
+                "target": [0] * (top + 1),
+                "below_target": 0,
+            },
+        )
+        level = levels.get(unit.id, 0)
+        target = targets.get(unit.id)
+        row["actual"][level] += 1
+        if target is not None:
+            row["target"][target] += 1
+            if level < target:
+                row["below_target"] += 1
+    return list(rows.values())

@@ -20,26 +20,38 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import Campaign, CampaignStatus, Indicator, IndicatorKind
-from scoring import permissions
+from campaigns.models import Campaign, CampaignStatus, Indicator, IndicatorKind, RuleMode
+from scoring import permissions, rules
 from scoring.models import (
+    AdjustmentProposal,
+    AdjustmentRun,
+    AdjustmentStatus,
     Assessment,
     AssessmentEvent,
     AssessmentEventKind,
     ChangeSource,
     Evidence,
+    Holding,
+    HoldingChange,
+    HoldingChangeKind,
     Period,
+    ProposalAction,
+    RectificationAction,
+    RectificationEvent,
+    RectificationItem,
+    RectificationStatus,
     Score,
     ScoreChange,
     Stage,
 )
 from scoring.selectors import (
     applicable_indicators,
+    final_results,
     indicator_counts,
     previous_stage,
     stage_order,
 )
-from villages.models import Unit
+from villages.models import Region, RegionLevel, Role, Unit
 
 
 class ScoringError(Exception):
@@ -465,12 +477,39 @@ def assessments_submit(
             )
             done.append(a)
         _carry_scores(user, moving, now)
+        _open_rectifications([a.id for a in done if a.stage == Stage.FINAL], now)
         Assessment.objects.bulk_update(
             done,
             ["stage", "version", "returned_reason", "finalised_by", "finalised_at", "updated_at"],
         )
         AssessmentEvent.objects.bulk_create(events)
     return done, refused
+
+
+def _open_rectifications(assessment_ids: list[int], now) -> None:
+    """Every deduction in the final stage becomes a lost-points item (失分清单) to follow up."""
+    if not assessment_ids:
+        return
+    deductions = Score.objects.filter(
+        assessment_id__in=assessment_ids,
+        stage=Stage.COUNTY,
+        indicator__kind=IndicatorKind.POINTS,
+        value__lt=F("indicator__max_points"),
+    ).values_list("assessment_id", "indicator_id", "value", "indicator__max_points", "note")
+    RectificationItem.objects.bulk_create(
+        [
+            RectificationItem(
+                assessment_id=assessment_id,
+                indicator_id=indicator_id,
+                points_lost=maximum - value,
+                lost_note=note,
+                created_at=now,
+            )
+            for assessment_id, indicator_id, value, maximum, note in deductions
+        ],
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
 
 
 def _carry_scores(user, moving: list[tuple[Assessment, str, str]], now) -> None:
@@ -662,3 +701,332 @@ def evidence_attach(*, user, score_id: int, upload) -> Evidence:
         return Evidence.objects.create(
             score=score, file=upload, original_name=name[:200], size=upload.size, uploaded_by=user
         )
+
+
+# --- adjustment (调旗) ----------------------------------------------------------------------
+
+
+@dataclass
+class AdjustmentSummary:
+    units: int = 0
+    award: int = 0
+    withdraw: int = 0
+    keep: int = 0
+
+    def add(self, action: str) -> None:
+        setattr(self, action, getattr(self, action) + 1)
+
+
+def adjustment_propose(
+    *, user, period: Period, township_codes: Sequence[str] = (), save: bool = True
+) -> tuple[AdjustmentRun | None, list[AdjustmentProposal], AdjustmentSummary]:
+    """Propose award / keep / withdraw for every unit × dimension of the chosen townships.
+
+    Needs county review final for every unit chosen. Rules come from the campaign: per-dimension
+    threshold (a veto fails the dimension) or total-score bands. With save=False nothing is
+    written (command-line dry run). Fixed number of queries whatever the number of units.
+    """
+    if not (user is None or user.is_superuser or user.role == Role.COUNTY_STAFF):
+        raise ScoringError(_("Only county staff may run an adjustment."))
+    campaign = period.campaign
+    assessments = Assessment.objects.filter(period=period).select_related("unit")
+    if user is not None:
+        assessments = assessments.visible_to(user)
+    townships = []
+    if township_codes:
+        townships = list(Region.objects.filter(code__in=township_codes, level=RegionLevel.TOWNSHIP))
+        if len(townships) != len(set(township_codes)):
+            raise ScoringError(_("Unknown township code."))
+        assessments = assessments.filter(unit__township__in=townships)
+    assessments = list(assessments)
+    if not assessments:
+        raise ScoringError(_("There are no assessments to adjust."))
+    pending = [a for a in assessments if a.stage != Stage.FINAL]
+    if pending:
+        raise ScoringError(
+            _("%(n)d units are not final yet (e.g. %(unit)s); finish county review first.")
+            % {"n": len(pending), "unit": pending[0].unit.name}
+        )
+    results = final_results(period, assessments)
+    held = set(
+        Holding.objects.filter(
+            dimension__campaign=campaign, unit__in=[a.unit_id for a in assessments]
+        ).values_list("unit_id", "dimension_id")
+    )
+    bands = rules.parse_bands(campaign.bands) if campaign.rule_mode == RuleMode.BANDS else None
+    by_unit: dict[int, dict[int, tuple]] = defaultdict(dict)
+    for (unit_id, dim_id), value in results.items():
+        by_unit[unit_id][dim_id] = value
+    run = None
+    if save:
+        run = AdjustmentRun.objects.create(campaign=campaign, period=period, created_by=user)
+        if townships:
+            run.townships.set(townships)
+    proposals, summary = [], AdjustmentSummary()
+    for unit_id, dims in by_unit.items():
+        summary.units += 1
+        chosen = None
+        if bands is not None:
+            level = rules.band_level(
+                rules.total_score(r for r, _lost in dims.values()), bands, campaign.level_cap
+            )
+            chosen = rules.band_dimensions({d: r for d, (r, _l) in dims.items()}, level)
+        for dim_id, (result, lost) in sorted(dims.items()):
+            is_held = (unit_id, dim_id) in held
+            reaches = result.reaches if chosen is None else dim_id in chosen
+            action = rules.dimension_action(held=is_held, reaches=reaches)
+            summary.add(action)
+            proposals.append(
+                AdjustmentProposal(
+                    run=run,
+                    unit_id=unit_id,
+                    dimension_id=dim_id,
+                    held=is_held,
+                    score=result.score,
+                    vetoed=result.vetoed,
+                    action=action,
+                    lost=[[code, str(points)] for code, points in lost[:10]],
+                )
+            )
+    if save:
+        AdjustmentProposal.objects.bulk_create(proposals, batch_size=2000)
+    return run, proposals, summary
+
+
+def adjustment_override(*, user, proposal: AdjustmentProposal, action: str, reason: str) -> None:
+    """Decide differently from the rules for one proposal; a reason is required."""
+    reason = (reason or "").strip()
+    if not (user.is_superuser or user.role == Role.COUNTY_STAFF):
+        raise ScoringError(_("Only county staff may override a proposal."))
+    if proposal.confirmed:
+        raise ScoringError(_("This proposal is already confirmed."))
+    if action not in ProposalAction.values:
+        raise ScoringError(_("Unknown decision."), field="action")
+    if action == ProposalAction.AWARD and proposal.held:
+        raise ScoringError(_("The unit already holds it; choose keep."), field="action")
+    if action == ProposalAction.WITHDRAW and not proposal.held:
+        raise ScoringError(_("The unit does not hold it; nothing to withdraw."), field="action")
+    if action == proposal.action:
+        proposal.override, proposal.override_reason = "", ""
+    else:
+        if not reason:
+            raise ScoringError(_("Give a reason for overriding the proposal."), field="reason")
+        proposal.override, proposal.override_reason = action, reason
+    proposal.save(update_fields=["override", "override_reason"])
+
+
+def adjustment_confirm(
+    *, user, run: AdjustmentRun, proposal_ids: Iterable[int] | None = None
+) -> AdjustmentSummary:
+    """Write holdings and their history for the run's proposals (all, or the ids given).
+
+    One transaction, a fixed number of queries. Idempotent: a proposal already confirmed, or a
+    change already recorded for the unit, dimension and period, is not written again; an award
+    of something held meanwhile or a withdrawal of something no longer held is skipped.
+    """
+    if not (user.is_superuser or user.role == Role.COUNTY_STAFF):
+        raise ScoringError(_("Only county staff may confirm an adjustment."))
+    summary = AdjustmentSummary()
+    now = timezone.now()
+    with transaction.atomic():
+        run = (
+            AdjustmentRun.objects.select_for_update(of=("self",))
+            .select_related("campaign", "period")
+            .get(pk=run.pk)
+        )
+        proposals = run.proposals.filter(confirmed=False).select_related("run")
+        if proposal_ids is not None:
+            proposals = proposals.filter(id__in=list(proposal_ids))
+        proposals = list(proposals)
+        if not proposals:
+            return summary
+        units = {p.unit_id for p in proposals}
+        held = {
+            (h.unit_id, h.dimension_id): h
+            for h in Holding.objects.select_for_update().filter(
+                unit_id__in=units, dimension__campaign=run.campaign
+            )
+        }
+        recorded = set(
+            HoldingChange.objects.filter(period=run.period, unit_id__in=units).values_list(
+                "unit_id", "dimension_id"
+            )
+        )
+        new_holdings, gone, changes = [], [], []
+        for p in proposals:
+            key = (p.unit_id, p.dimension_id)
+            decision = p.decision
+            p.confirmed = True
+            if decision == ProposalAction.KEEP or key in recorded:
+                summary.add(ProposalAction.KEEP)
+                continue
+            if decision == ProposalAction.AWARD and key not in held:
+                new_holdings.append(
+                    Holding(
+                        unit_id=p.unit_id,
+                        dimension_id=p.dimension_id,
+                        since_period=run.period,
+                        since=now,
+                    )
+                )
+                kind = HoldingChangeKind.AWARD
+            elif decision == ProposalAction.WITHDRAW and key in held:
+                gone.append(held[key].id)
+                kind = HoldingChangeKind.WITHDRAW
+            else:
+                summary.add(ProposalAction.KEEP)
+                continue
+            summary.add(decision)
+            recorded.add(key)
+            changes.append(
+                HoldingChange(
+                    unit_id=p.unit_id,
+                    dimension_id=p.dimension_id,
+                    period=run.period,
+                    kind=kind,
+                    score=p.score,
+                    reason=p.override_reason or _default_reason(p, run.campaign.rule_mode),
+                    decided_by=user,
+                    decided_at=now,
+                )
+            )
+        summary.units = len(units)
+        Holding.objects.filter(id__in=gone).delete()
+        Holding.objects.bulk_create(new_holdings)
+        HoldingChange.objects.bulk_create(changes)
+        AdjustmentProposal.objects.bulk_update(proposals, ["confirmed"], batch_size=2000)
+        if not run.proposals.filter(confirmed=False).exists():
+            run.status = AdjustmentStatus.CONFIRMED
+            run.confirmed_by, run.confirmed_at = user, now
+            run.save(update_fields=["status", "confirmed_by", "confirmed_at"])
+    return summary
+
+
+def _default_reason(p: AdjustmentProposal, mode: str) -> str:
+    """The reason recorded in the history for a decision that followed the rules."""
+    if p.vetoed and p.decision == ProposalAction.WITHDRAW:
+        return _("A veto item was triggered.")
+    if mode == RuleMode.BANDS:
+        return _("Set by the total-score band.")
+    if p.decision == ProposalAction.AWARD:
+        return _("The dimension reached the threshold.")
+    return _("The dimension fell below the threshold.")
+
+
+# --- rectification (整改) -------------------------------------------------------------------
+
+# (action, from status, to status, roles that may do it)
+RECTIFICATION_STEPS = {
+    RectificationAction.ASSIGN: (
+        {RectificationStatus.OPEN},
+        RectificationStatus.OPEN,
+        {Role.TOWNSHIP_OFFICIAL, Role.COUNTY_STAFF},
+    ),
+    RectificationAction.REPORT: (
+        {RectificationStatus.OPEN},
+        RectificationStatus.REPORTED,
+        {Role.VILLAGE_SECRETARY, Role.TOWNSHIP_OFFICIAL},
+    ),
+    RectificationAction.VERIFY: (
+        {RectificationStatus.REPORTED},
+        RectificationStatus.VERIFIED,
+        {Role.TOWNSHIP_OFFICIAL},
+    ),
+    RectificationAction.CLOSE: (
+        {RectificationStatus.VERIFIED},
+        RectificationStatus.CLOSED,
+        {Role.COUNTY_STAFF},
+    ),
+}
+
+
+def rectification_allowed(user, item: RectificationItem, action: str) -> bool:
+    """May the user take this step on this item now? (No query: item must carry its unit.)"""
+    if not permissions.in_scope(user, item.assessment.unit.code):
+        return False
+    if action == RectificationAction.SEND_BACK:
+        roles_by_status = {
+            RectificationStatus.REPORTED: {Role.TOWNSHIP_OFFICIAL},
+            RectificationStatus.VERIFIED: {Role.COUNTY_STAFF},
+        }
+        roles = roles_by_status.get(item.status, set())
+    else:
+        sources, _target, roles = RECTIFICATION_STEPS[action]
+        if item.status not in sources:
+            return False
+    return user.is_superuser or user.role in roles
+
+
+def rectification_step(
+    *,
+    user,
+    item_id: int,
+    action: str,
+    note: str = "",
+    responsible_person: str = "",
+    measure: str = "",
+    deadline: dt.date | None = None,
+    attachment=None,
+) -> RectificationItem:
+    """Move a rectification item one step (assign, report, verify, close, send back), recorded
+    as a RectificationEvent in the same transaction."""
+    note = (note or "").strip()
+    with transaction.atomic():
+        item = (
+            RectificationItem.objects.select_for_update(of=("self",))
+            .select_related("assessment__unit")
+            .get(pk=item_id)
+        )
+        if action not in RectificationAction.values:
+            raise ScoringError(_("Unknown step."))
+        if not rectification_allowed(user, item, action):
+            raise ScoringError(
+                _("You may not do this while the item is “%(s)s”.")
+                % {"s": RectificationStatus(item.status).label}
+            )
+        before, now = item.status, timezone.now()
+        if action == RectificationAction.ASSIGN:
+            responsible_person, measure = responsible_person.strip(), measure.strip()
+            if not responsible_person:
+                raise ScoringError(_("Name the person responsible."), field="responsible_person")
+            if not measure:
+                raise ScoringError(_("Describe the measure."), field="measure")
+            if deadline is None:
+                raise ScoringError(_("Set a deadline."), field="deadline")
+            item.responsible_person, item.measure, item.deadline = (
+                responsible_person,
+                measure,
+                deadline,
+            )
+        elif action == RectificationAction.REPORT:
+            if not (item.responsible_person and item.measure and item.deadline):
+                raise ScoringError(
+                    _("The township has not assigned a person, measure and deadline yet.")
+                )
+            if not note:
+                raise ScoringError(_("Say what was done."), field="note")
+            item.status = RectificationStatus.REPORTED
+            item.report_note, item.reported_by, item.reported_at = note, user, now
+        elif action == RectificationAction.VERIFY:
+            item.status = RectificationStatus.VERIFIED
+            item.verified_by, item.verified_at = user, now
+        elif action == RectificationAction.CLOSE:
+            item.status = RectificationStatus.CLOSED
+            item.closed_by, item.closed_at = user, now
+        else:  # send back
+            if not note:
+                raise ScoringError(_("Give a reason for sending it back."), field="note")
+            item.status = RectificationStatus.OPEN
+            item.sent_back_reason = note
+        item.save()
+        RectificationEvent.objects.create(
+            item=item,
+            action=action,
+            from_status=before,
+            to_status=item.status,
+            note=note if action != RectificationAction.ASSIGN else measure,
+            attachment=attachment or "",
+            actor=user,
+            at=now,
+        )
+    return item

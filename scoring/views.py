@@ -312,6 +312,7 @@ def _entry_context(request, assessment: Assessment, stage: str, forms: dict | No
         "sheet": sheet,
         "editable": editable,
         "viewable_stages": [(s, Stage(s).label) for s in order if s in ScoreStage.values],
+        "has_previous": order.index(stage) > 0 if stage in order else False,
         "can_submit": permissions.can_submit(user, assessment.stage, assessment.unit.code)
         and assessment.stage != Stage.FINAL
         and assessment.period.status == "open",

@@ -7,8 +7,8 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, render
 
-from campaigns.models import Campaign
-from scoring.models import Assessment, Holding
+from campaigns.models import Campaign, UnitTarget
+from scoring.models import Assessment, Holding, HoldingChange
 from villages.access import ancestor_codes
 from villages.models import Region, Unit, UnitKind
 
@@ -44,7 +44,8 @@ def unit_list(request):
 
 @login_required
 def unit_detail(request, pk: int):
-    """Show one unit's facts, the flags or stars it holds, and its assessments."""
+    """Show one unit's facts, the flags or stars it holds with the history of gains and losses,
+    its target and its assessments."""
     unit = get_object_or_404(
         Unit.objects.visible_to(request.user).select_related("township__parent"), pk=pk
     )
@@ -58,8 +59,18 @@ def unit_detail(request, pk: int):
     held: dict[int, list] = {c.id: [] for c in campaigns}
     for holding in Holding.objects.filter(unit=unit).select_related("dimension"):
         held.setdefault(holding.dimension.campaign_id, []).append(holding.dimension)
+    timeline: dict[int, list] = {}
+    for change in (
+        HoldingChange.objects.filter(unit=unit)
+        .select_related("dimension", "period", "decided_by")
+        .order_by("-decided_at", "-id")
+    ):
+        timeline.setdefault(change.dimension.campaign_id, []).append(change)
+    targets = dict(UnitTarget.objects.filter(unit=unit).values_list("campaign_id", "decided_level"))
     for campaign in campaigns:
         campaign.held_dimensions = held.get(campaign.id, [])
+        campaign.timeline = timeline.get(campaign.id, [])
+        campaign.target_level = targets.get(campaign.id)
     assessments = (
         Assessment.objects.filter(unit=unit)
         .select_related("period__campaign")
