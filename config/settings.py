@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -183,7 +184,8 @@ REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
-CELERY_TASK_EAGER_PROPAGATES = True
+# In-process jobs record their own failure on the report run or export job, as a worker would.
+CELERY_TASK_EAGER_PROPAGATES = False
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 CELERY_TIMEZONE = TIME_ZONE
@@ -195,6 +197,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Every periodic task, in one place. Beat copies these into its database schedule at start.
+CELERY_BEAT_SCHEDULE = {
+    "monthly-reports": {
+        # 02:00 Asia/Shanghai on the 1st: the month before, for every active campaign.
+        "task": "scoring.tasks.monthly_reports_all",
+        "schedule": crontab(minute="0", hour="2", day_of_month="1"),
+    },
+}
 
 # Production hardening: on whenever DEBUG is off; each can be relaxed by env for a plain-HTTP
 # intranet deployment, but the default is the safe value.

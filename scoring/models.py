@@ -765,3 +765,148 @@ class RectificationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} {self.get_action_display()}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ReportRunQuerySet(CoveringQuerySet):
+    region_code_path = "campaign__region__code"
+
+
+class ReportRun(models.Model):
+    """One monthly analysis (月度分析) of a campaign: its figures, its .xlsx, and how the run
+    went. One row per campaign and month: running a month again replaces it."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="report_runs",
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month reported on."))
+    status = models.CharField(
+        _("status"), max_length=8, choices=JobStatus.choices, default=JobStatus.QUEUED
+    )
+    trigger = models.CharField(_("started by"), max_length=64, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    data = models.JSONField(_("figures"), default=dict, blank=True)
+    file = models.FileField(_("file"), upload_to="reports/%Y/%m/", blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+
+    objects = ReportRunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("monthly report")
+        verbose_name_plural = _("monthly reports")
+        ordering = ["-month", "campaign"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "month"], name="report_run_one_per_month"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=JobStatus.values), name="report_run_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=JobStatus.DONE) | ~models.Q(file=""),
+                name="report_run_done_has_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} {self.month:%Y-%m}"
+
+
+class ExportKind(models.TextChoices):
+    SCORES = "scores", _("Score sheet")
+    ROSTER = "roster", _("Roster of levels")
+    LEDGER = "ledger", _("Rectification ledger")
+    RANKING = "ranking", _("Township ranking")
+
+
+class ExportJobQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A user's download centre holds their own files only."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(requested_by=user)
+
+
+class ExportJob(models.Model):
+    """An on-demand Excel export: what was asked, its progress, and the finished file."""
+
+    kind = models.CharField(_("kind"), max_length=8, choices=ExportKind.choices)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    period = models.ForeignKey(
+        Period,
+        verbose_name=_("period"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    region = models.ForeignKey(
+        "villages.Region",
+        verbose_name=_("region"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.CASCADE,
+        related_name="export_jobs",
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=JobStatus.choices, default=JobStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    file = models.FileField(_("file"), upload_to="exports/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ExportKind.values), name="export_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=JobStatus.values), name="export_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="export_progress_0_100"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=JobStatus.DONE) | ~models.Q(file=""),
+                name="export_done_has_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"

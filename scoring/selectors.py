@@ -368,7 +368,6 @@ class TownshipRank:
 def rankings(period, user) -> tuple[list[TownshipRank], list[UnitRank]]:
     """Townships ranked by average final score (赛马) and every unit with its total, level and
     change since the previous period. A fixed number of queries whatever the size."""
-    from villages.models import Unit
 
     campaign = period.campaign
     before = previous_period(period)
@@ -377,7 +376,7 @@ def rankings(period, user) -> tuple[list[TownshipRank], list[UnitRank]]:
     levels = unit_levels(campaign, user)
     changes = level_changes(period, user)
     units = list(
-        Unit.objects.visible_to(user)
+        _units_for(user)
         .filter(code__startswith=campaign.region.prefix, assessments__period=period)
         .select_related("township")
         .order_by("code")
@@ -416,6 +415,13 @@ def rankings(period, user) -> tuple[list[TownshipRank], list[UnitRank]]:
     return township_rows, unit_rows
 
 
+def _units_for(user):
+    """Units the user may see; user None is the system (scheduled reports, command line)."""
+    from villages.models import Unit
+
+    return Unit.objects.all() if user is None else Unit.objects.visible_to(user)
+
+
 def _mean(values: list[Decimal]) -> Decimal | None:
     if not values:
         return None
@@ -441,10 +447,9 @@ def effective_and_slow(campaign, unit_rows: list[UnitRank]) -> tuple[list, list]
 def level_distribution(campaign, user) -> dict[int, int]:
     """How many units of the campaign in the user's scope hold each level now (0 included).
     Two queries."""
-    from villages.models import Unit
 
     levels = unit_levels(campaign, user)
-    units = Unit.objects.visible_to(user).active().filter(code__startswith=campaign.region.prefix)
+    units = _units_for(user).active().filter(code__startswith=campaign.region.prefix)
     total = units.count()
     distribution: dict[int, int] = defaultdict(int)
     for n in levels.values():

@@ -31,15 +31,19 @@ from scoring.models import (
     AssessmentEventKind,
     ChangeSource,
     Evidence,
+    ExportJob,
+    ExportKind,
     Holding,
     HoldingChange,
     HoldingChangeKind,
+    JobStatus,
     Period,
     ProposalAction,
     RectificationAction,
     RectificationEvent,
     RectificationItem,
     RectificationStatus,
+    ReportRun,
     Score,
     ScoreChange,
     Stage,
@@ -1030,3 +1034,205 @@ def rectification_step(
             at=now,
         )
     return item
+
+
+# --- monthly reports and exports (run by Celery tasks, see scoring/tasks.py) -------------------
+
+SMALL_EXPORT_ROWS = 1000  # below this an export is written during the request
+
+
+class QueueError(ScoringError):
+    """The job could not be handed to the broker (e.g. Redis is down)."""
+
+
+def _enqueue(task, object_id: int) -> None:
+    """Send a task for a row already committed; a broker failure raises QueueError.
+
+    Callers commit the row first (their atomic block has closed), so a worker never looks for
+    a row it cannot see yet; sending directly rather than on_commit lets a broker outage be
+    reported to the user at once.
+    """
+    try:
+        task.delay(object_id)
+    except Exception as exc:  # kombu/redis connection errors share no narrower base
+        raise QueueError(_("The job could not be queued; try again in a few minutes.")) from exc
+
+
+def report_run_start(
+    *, campaign, month: dt.date, requested_by=None, trigger: str = "", enqueue: bool = True
+) -> ReportRun:
+    """Queue the monthly report of a campaign and month; running a month again replaces it.
+
+    Returns the (re)queued run; with enqueue=False the caller runs report_run_execute itself.
+    """
+    first = month.replace(day=1)
+    with transaction.atomic():
+        run, _created = ReportRun.objects.select_for_update().get_or_create(
+            campaign=campaign, month=first
+        )
+        if (
+            run.status == JobStatus.RUNNING
+            and run.started_at
+            and (timezone.now() - run.started_at < dt.timedelta(minutes=30))
+        ):
+            raise ScoringError(_("This month's report is being produced right now."))
+        run.status, run.error = JobStatus.QUEUED, ""
+        run.trigger, run.requested_by = trigger, requested_by
+        run.started_at = run.finished_at = None
+        run.save()
+    if not enqueue:
+        return run
+    from scoring.tasks import monthly_report
+
+    try:
+        _enqueue(monthly_report, run.id)
+    except QueueError as exc:
+        ReportRun.objects.filter(pk=run.pk).update(status=JobStatus.FAILED, error=exc.message)
+        raise
+    return run
+
+
+def report_run_execute(*, run_id: int) -> ReportRun:
+    """Produce a queued report: figures, then the workbook, kept only when complete.
+
+    A failure leaves the run marked failed with the reason, and any earlier good file in place.
+    """
+    import os
+    import tempfile
+
+    from django.core.files import File
+
+    from scoring.reports import monthly_figures, write_monthly
+
+    ReportRun.objects.filter(pk=run_id).update(
+        status=JobStatus.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    run = ReportRun.objects.select_related("campaign").get(pk=run_id)
+    try:
+        data = monthly_figures(run.campaign, run.month)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "report.xlsx")
+            write_monthly(path, data)
+            old = run.file.name if run.file else ""
+            with open(path, "rb") as fh:
+                run.file.save(
+                    f"monthly-{run.campaign.slug}-{run.month:%Y-%m}.xlsx", File(fh), save=False
+                )
+        run.data, run.status, run.error = data, JobStatus.DONE, ""
+        run.finished_at = timezone.now()
+        run.save()
+        if old and old != run.file.name:
+            run.file.storage.delete(old)
+    except Exception as exc:
+        ReportRun.objects.filter(pk=run_id).update(
+            status=JobStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+            finished_at=timezone.now(),
+        )
+        raise
+    return run
+
+
+def export_rows_estimate(*, kind: str, campaign, period=None, user=None, region=None) -> int:
+    """Rows an export will have (one cheap count), to decide between now and a job."""
+    if kind == ExportKind.LEDGER:
+        items = RectificationItem.objects.filter(assessment__period__campaign=campaign)
+        if user is not None:
+            items = items.visible_to(user)
+        if region is not None:
+            items = items.filter(assessment__unit__code__startswith=region.prefix)
+        if period is not None:
+            items = items.filter(assessment__period=period)
+        return items.count()
+    units = Unit.objects.filter(code__startswith=campaign.region.prefix)
+    if user is not None:
+        units = units.visible_to(user)
+    if region is not None:
+        units = units.filter(code__startswith=region.prefix)
+    return units.count()
+
+
+def export_write(
+    path, *, kind: str, campaign, period=None, user=None, region=None, progress=None
+) -> int:
+    """Write one export kind to `path`; returns the number of data rows."""
+    from scoring import exports
+
+    if kind in (ExportKind.SCORES, ExportKind.RANKING) and period is None:
+        raise ScoringError(_("Choose a period for this export."))
+    if kind == ExportKind.SCORES:
+        return exports.write_scores(
+            path, period=period, user=user, region=region, progress=progress
+        )
+    if kind == ExportKind.ROSTER:
+        return exports.write_roster(
+            path, campaign=campaign, user=user, region=region, progress=progress
+        )
+    if kind == ExportKind.LEDGER:
+        return exports.write_ledger(
+            path, campaign=campaign, user=user, region=region, period=period, progress=progress
+        )
+    if kind == ExportKind.RANKING:
+        return exports.write_ranking(path, period=period, user=user, progress=progress)
+    raise ScoringError(_("Unknown export."))
+
+
+def export_job_start(*, user, kind: str, campaign, period=None, region=None) -> ExportJob:
+    """Record an export job and queue it (the page then shows its progress)."""
+    if kind not in ExportKind.values:
+        raise ScoringError(_("Unknown export."))
+    job = ExportJob.objects.create(
+        kind=kind, campaign=campaign, period=period, region=region, requested_by=user
+    )
+    from scoring.tasks import export_run
+
+    try:
+        _enqueue(export_run, job.id)
+    except QueueError as exc:
+        ExportJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, error=exc.message)
+        raise
+    return job
+
+
+def export_job_execute(*, job_id: int) -> ExportJob:
+    """Run a queued export, reporting progress; the file is attached only when complete."""
+    import os
+    import tempfile
+
+    from django.core.files import File
+
+    ExportJob.objects.filter(pk=job_id).update(status=JobStatus.RUNNING, progress=1)
+    job = ExportJob.objects.select_related(
+        "campaign__region", "period", "region", "requested_by"
+    ).get(pk=job_id)
+
+    def progress(done: int, total: int) -> None:
+        percent = min(99, max(1, int(100 * done / total))) if total else 50
+        ExportJob.objects.filter(pk=job_id).update(progress=percent)
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "export.xlsx")
+            rows = export_write(
+                path,
+                kind=job.kind,
+                campaign=job.campaign,
+                period=job.period,
+                user=job.requested_by,
+                region=job.region,
+                progress=progress,
+            )
+            with open(path, "rb") as fh:
+                label = job.period.label if job.period else job.campaign.year
+                job.file.save(f"{job.kind}-{job.campaign.slug}-{label}.xlsx", File(fh), save=False)
+        job.status, job.progress, job.rows, job.error = JobStatus.DONE, 100, rows, ""
+        job.finished_at = timezone.now()
+        job.save()
+    except Exception as exc:
+        ExportJob.objects.filter(pk=job_id).update(
+            status=JobStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+            finished_at=timezone.now(),
+        )
+        raise
+    return job

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from scoring import views, views_decisions
+from scoring import views, views_decisions, views_reports
 
 app_name = "scoring"
 
@@ -80,4 +80,11 @@ urlpatterns = [
         name="rectification_notice",
     ),
     path("campaigns/<slug:slug>/dashboard/", views_decisions.dashboard, name="dashboard"),
+    path("campaigns/<slug:slug>/reports/", views_reports.report_list, name="report_list"),
+    path("reports/<int:pk>/", views_reports.report_detail, name="report_detail"),
+    path("reports/<int:pk>/download/", views_reports.report_download, name="report_download"),
+    path("campaigns/<slug:slug>/exports/", views_reports.export_start, name="export_start"),
+    path("exports/<int:pk>/", views_reports.export_detail, name="export_detail"),
+    path("exports/<int:pk>/download/", views_reports.export_download, name="export_download"),
+    path("downloads/", views_reports.downloads, name="downloads"),
 ]

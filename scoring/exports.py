@@ -1,0 +1,351 @@
+"""Excel exports and the monthly report workbook, streamed with openpyxl's write-only mode.
+
+Memory stays flat as the county grows: rows are read in chunks and written as they come.
+Text that Excel would take for a formula (starting with =, +, - or @) is always written as
+text. Writers write to a path; callers keep a file only once it is complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from campaigns.models import Dimension, Indicator, IndicatorKind, UnitTarget
+from scoring.models import (
+    Assessment,
+    Holding,
+    RectificationItem,
+    RectificationStatus,
+    Score,
+    ScoreStage,
+    Stage,
+)
+from scoring.selectors import rankings, stage_totals, unit_levels
+
+CHUNK = 200  # assessments per database round trip
+FORMULA_START = ("=", "+", "-", "@")
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="FDE2E1")
+Progress = Callable[[int, int], None]
+
+
+class SheetWriter:
+    """One write-only worksheet with a bold, frozen header and set column widths."""
+
+    def __init__(self, workbook: Workbook, title: str, headers: list[str], widths: list[int]):
+        self.ws = workbook.create_sheet(title=title[:31])
+        for i, width in enumerate(widths, start=1):
+            self.ws.column_dimensions[get_column_letter(i)].width = width
+        self.ws.freeze_panes = "C2" if len(headers) > 4 else "A2"
+        self.ws.append([self._header(h) for h in headers])
+        self.rows = 0
+
+    def _header(self, text: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.ws, value=text)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.data_type = "s"
+        return cell
+
+    def append(self, values: Iterable, formats: dict[int, str] | None = None) -> None:
+        """Append a row. Plain values go in as they are (fast path); a cell object is made only
+        for text Excel would read as a formula and for values needing a number format."""
+        row = []
+        for i, value in enumerate(values):
+            value = _cell_value(value)
+            if isinstance(value, str) and value.startswith(FORMULA_START):
+                cell = WriteOnlyCell(self.ws, value=value)
+                cell.data_type = "s"  # text, never a formula
+                value = cell
+            elif formats and i in formats and value is not None:
+                cell = WriteOnlyCell(self.ws, value=value)
+                cell.number_format = formats[i]
+                value = cell
+            row.append(value)
+        self.ws.append(row)
+        self.rows += 1
+
+
+def _cell_value(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).replace(tzinfo=None)
+    return value
+
+
+def new_workbook() -> Workbook:
+    return Workbook(write_only=True)
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- score sheet ----------------------------------------------------------------------------
+
+
+def write_scores(path, *, period, user=None, region=None, progress: Progress | None = None) -> int:
+    """Unit rows × indicator columns with dimension totals, level and stage. Returns rows.
+
+    Values are those of the assessment's current stage (county's once final).
+    """
+    campaign = period.campaign
+    indicators = list(
+        Indicator.objects.for_version(period.catalogue_version)
+        .filter(dimension__campaign=campaign)
+        .select_related("dimension")
+        .order_by("dimension__order", "dimension_id", "order", "id")
+    )
+    dims = list(Dimension.objects.filter(campaign=campaign).order_by("order", "id"))
+    assessments = _assessments(period, user, region)
+    levels = unit_levels(campaign, user)
+    wb = new_workbook()
+    headers = [_("Division code"), _("Unit"), _("Township"), _("Stage")]
+    headers += [
+        f"{i.code} {i.title}" + ("" if i.kind == IndicatorKind.VETO else f" ({i.max_points})")
+        for i in indicators
+    ]
+    headers += [d.name for d in dims] + [_("Average"), _("Level held")]
+    widths = [15, 14, 10, 12] + [9] * len(indicators) + [10] * len(dims) + [9, 9]
+    sheet = SheetWriter(wb, _("Score sheet"), headers, widths)
+    total = len(assessments)
+    done = 0
+    for chunk in _chunks(assessments):
+        ids = [a.id for a in chunk]
+        values = {}
+        for a_id, ind_id, stage, value, vetoed in Score.objects.filter(
+            assessment_id__in=ids
+        ).values_list("assessment_id", "indicator_id", "stage", "value", "vetoed"):
+            values[(a_id, ind_id, stage)] = (value, vetoed)
+        totals = stage_totals(ids, campaign, period.catalogue_version)
+        for a in chunk:
+            shown = a.stage if a.stage in ScoreStage.values else ScoreStage.COUNTY
+            row = [a.unit.code, a.unit.name, a.unit.township.name, a.get_stage_display()]
+            for ind in indicators:
+                value, vetoed = values.get((a.id, ind.id, shown), (None, None))
+                if ind.kind == IndicatorKind.VETO:
+                    row.append(None if vetoed is None else (_("yes") if vetoed else _("no")))
+                else:
+                    row.append(value)
+            results = totals.get(a.id, {}).get(shown, {})
+            scores = [results[d.id].score if d.id in results else None for d in dims]
+            present = [s for s in scores if s is not None]
+            row += scores
+            row.append(sum(present) / len(present) if present else None)
+            row.append(levels.get(a.unit_id, 0))
+            sheet.append(row)
+        done += len(chunk)
+        if progress:
+            progress(done, total)
+    wb.save(path)
+    return sheet.rows
+
+
+def _assessments(period, user, region) -> list[Assessment]:
+    qs = Assessment.objects.filter(period=period)
+    if user is not None:
+        qs = qs.visible_to(user)
+    if region is not None:
+        qs = qs.filter(unit__code__startswith=region.prefix)
+    return list(qs.select_related("unit__township").order_by("unit__code"))
+
+
+# --- roster ---------------------------------------------------------------------------------
+
+
+def write_roster(
+    path, *, campaign, user=None, region=None, progress: Progress | None = None
+) -> int:
+    """Every unit with the flags or stars it holds now, by dimension, and its target."""
+    from villages.models import Unit
+
+    units = Unit.objects.active().filter(code__startswith=campaign.region.prefix)
+    if user is not None:
+        units = units.visible_to(user)
+    if region is not None:
+        units = units.filter(code__startswith=region.prefix)
+    units = list(units.select_related("township").order_by("code"))
+    dims = list(Dimension.objects.filter(campaign=campaign).order_by("order", "id"))
+    held = set(
+        Holding.objects.filter(dimension__campaign=campaign, unit__in=units).values_list(
+            "unit_id", "dimension_id"
+        )
+    )
+    targets = dict(
+        UnitTarget.objects.filter(campaign=campaign, unit__in=units).values_list(
+            "unit_id", "decided_level"
+        )
+    )
+    wb = new_workbook()
+    headers = [
+        _("Division code"),
+        _("Unit"),
+        _("Township"),
+        _("Kind"),
+        _("Level held"),
+        _("Target"),
+    ]
+    headers += [d.name for d in dims]
+    sheet = SheetWriter(wb, _("Roster"), headers, [15, 14, 10, 8, 9, 9] + [11] * len(dims))
+    for i, u in enumerate(units, start=1):
+        row = [u.code, u.name, u.township.name, u.get_kind_display()]
+        marks = ["★" if (u.id, d.id) in held else "" for d in dims]
+        row += [sum(1 for m in marks if m), targets.get(u.id), *marks]
+        sheet.append(row)
+        if progress and i % CHUNK == 0:
+            progress(i, len(units))
+    wb.save(path)
+    return sheet.rows
+
+
+# --- rectification ledger -------------------------------------------------------------------
+
+
+def write_ledger(
+    path, *, campaign, user=None, region=None, period=None, progress: Progress | None = None
+) -> int:
+    """Every lost-points item: unit, indicator, points lost, why, who, measure, deadline, status."""
+    items = RectificationItem.objects.filter(assessment__period__campaign=campaign)
+    if user is not None:
+        items = items.visible_to(user)
+    if region is not None:
+        items = items.filter(assessment__unit__code__startswith=region.prefix)
+    if period is not None:
+        items = items.filter(assessment__period=period)
+    total = items.count()
+    today = timezone.localdate()
+    wb = new_workbook()
+    headers = [
+        _("Period"),
+        _("Township"),
+        _("Unit"),
+        _("Indicator"),
+        _("Points lost"),
+        _("Why points were lost"),
+        _("Responsible person"),
+        _("Measure"),
+        _("Deadline"),
+        _("Status"),
+        _("Overdue"),
+        _("Closed"),
+    ]
+    sheet = SheetWriter(
+        wb, _("Rectification ledger"), headers, [8, 10, 14, 30, 8, 28, 10, 28, 11, 10, 6, 16]
+    )
+    labels = dict(RectificationStatus.choices)
+    rows = (
+        items.order_by("assessment__period__starts_on", "assessment__unit__code", "indicator__code")
+        .values_list(
+            "assessment__period__label",
+            "assessment__unit__township__name",
+            "assessment__unit__name",
+            "indicator__code",
+            "indicator__title",
+            "points_lost",
+            "lost_note",
+            "responsible_person",
+            "measure",
+            "deadline",
+            "status",
+            "closed_at",
+        )
+        .iterator(chunk_size=5000)
+    )
+    yes = _("yes")
+    for i, (
+        label,
+        township,
+        unit,
+        code,
+        title,
+        lost,
+        note,
+        person,
+        measure,
+        deadline,
+        status,
+        closed_at,
+    ) in enumerate(rows, start=1):
+        overdue = status == RectificationStatus.OPEN and deadline and deadline < today
+        sheet.append(
+            [
+                label,
+                township,
+                unit,
+                f"{code} {title}",
+                lost,
+                note,
+                person,
+                measure,
+                deadline,
+                str(labels[status]),
+                yes if overdue else "",
+                closed_at,
+            ],
+            formats={8: "yyyy-mm-dd", 11: "yyyy-mm-dd hh:mm"},
+        )
+        if progress and i % 5000 == 0:
+            progress(i, total)
+    wb.save(path)
+    return sheet.rows
+
+
+# --- ranking --------------------------------------------------------------------------------
+
+
+def write_ranking(path, *, period, user=None, progress: Progress | None = None) -> int:
+    """Townships by average final score (赛马), and every unit ranked."""
+    township_rows, unit_rows = rankings(period, user)
+    wb = new_workbook()
+    towns = SheetWriter(
+        wb,
+        _("Townships"),
+        [
+            _("Rank"),
+            _("Township"),
+            _("Units"),
+            _("Average"),
+            _("Change"),
+            _("Levels held"),
+            _("Gained/lost"),
+        ],
+        [6, 12, 7, 9, 9, 9, 9],
+    )
+    for t in township_rows:
+        towns.append([t.rank, t.township.name, t.units, t.average, t.rise, t.held, t.change])
+    units = SheetWriter(
+        wb,
+        _("Units"),
+        [
+            _("Rank"),
+            _("Unit"),
+            _("Township"),
+            _("Total"),
+            _("Change"),
+            _("Level held"),
+            _("Gained/lost"),
+        ],
+        [6, 14, 10, 9, 9, 9, 9],
+    )
+    for i, r in enumerate(unit_rows, start=1):
+        units.append([i, r.unit.name, r.unit.township.name, r.total, r.rise, r.level, r.change])
+    wb.save(path)
+    return towns.rows + units.rows
+
+
+def final_period_for(campaign, before: dt.date | None = None):
+    """The latest period with final assessments (optionally starting before a date)."""
+    periods = campaign.periods.filter(assessments__stage=Stage.FINAL)
+    if before is not None:
+        periods = periods.filter(starts_on__lt=before)
+    return periods.distinct().order_by("-starts_on").first()

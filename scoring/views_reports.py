@@ -1,0 +1,209 @@
+"""Monthly reports (月度分析), on-demand Excel exports with progress, and the download centre."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from campaigns.models import Campaign
+from scoring.models import ExportJob, ExportKind, JobStatus, Period, ReportRun
+from scoring.reports import previous_month
+from scoring.services import (
+    SMALL_EXPORT_ROWS,
+    ScoringError,
+    export_job_start,
+    export_rows_estimate,
+    export_write,
+    report_run_start,
+)
+from villages.models import Region, Role
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _county_or_leader(user) -> bool:
+    return user.is_superuser or user.role in (Role.COUNTY_STAFF, Role.LEADER)
+
+
+@login_required
+def report_list(request, slug: str):
+    """A campaign's monthly reports; county staff can produce one by hand."""
+    campaign = get_object_or_404(Campaign.objects.visible_to(request.user), slug=slug)
+    if not _county_or_leader(request.user):
+        raise PermissionDenied
+    if request.method == "POST":
+        if not (request.user.is_superuser or request.user.role == Role.COUNTY_STAFF):
+            raise PermissionDenied
+        raw = request.POST.get("month", "")
+        try:
+            month = dt.date.fromisoformat(raw + "-01")
+        except ValueError:
+            messages.error(request, _("Choose a month, e.g. 2026-10."))
+        else:
+            try:
+                run = report_run_start(
+                    campaign=campaign,
+                    month=month,
+                    requested_by=request.user,
+                    trigger=request.user.get_full_name() or request.user.username,
+                )
+            except ScoringError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("The report for %(m)s is being produced.") % {"m": raw})
+                return redirect("scoring:report_detail", pk=run.pk)
+    runs = (
+        ReportRun.objects.visible_to(request.user)
+        .filter(campaign=campaign)
+        .select_related("requested_by")
+    )
+    return render(
+        request,
+        "scoring/report_list.html",
+        {
+            "campaign": campaign,
+            "runs": runs,
+            "default_month": previous_month(timezone.localdate()).strftime("%Y-%m"),
+        },
+    )
+
+
+def _run_or_404(user, pk: int) -> ReportRun:
+    if not _county_or_leader(user):
+        raise PermissionDenied
+    return get_object_or_404(ReportRun.objects.visible_to(user).select_related("campaign"), pk=pk)
+
+
+@login_required
+def report_detail(request, pk: int):
+    """The report as a page (figures stored with the run); polls while it is being produced."""
+    run = _run_or_404(request.user, pk)
+    template = (
+        "scoring/_report_status.html"
+        if request.headers.get("HX-Request")
+        else "scoring/report_detail.html"
+    )
+    return render(request, template, {"run": run, "data": run.data, "campaign": run.campaign})
+
+
+@login_required
+def report_download(request, pk: int):
+    run = _run_or_404(request.user, pk)
+    if run.status != JobStatus.DONE or not run.file:
+        raise Http404
+    return FileResponse(
+        run.file.open("rb"),
+        as_attachment=True,
+        filename=os.path.basename(run.file.name),
+        content_type=XLSX,
+    )
+
+
+# --- exports --------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def export_start(request, slug: str):
+    """Start an export: small ones are written and downloaded at once, large ones become a job."""
+    campaign = get_object_or_404(Campaign.objects.visible_to(request.user), slug=slug)
+    kind = request.POST.get("kind", "")
+    if kind not in ExportKind.values:
+        messages.error(request, _("Unknown export."))
+        return redirect("scoring:downloads")
+    period = None
+    if request.POST.get("period"):
+        period = get_object_or_404(
+            Period.objects.visible_to(request.user), campaign=campaign, label=request.POST["period"]
+        )
+    region = None
+    if request.POST.get("region"):
+        region = get_object_or_404(
+            Region.objects.visible_to(request.user), code=request.POST["region"]
+        )
+    try:
+        rows = export_rows_estimate(
+            kind=kind, campaign=campaign, period=period, user=request.user, region=region
+        )
+        if rows < SMALL_EXPORT_ROWS and request.POST.get("background") != "1":
+            return _export_now(request, kind=kind, campaign=campaign, period=period, region=region)
+        job = export_job_start(
+            user=request.user, kind=kind, campaign=campaign, period=period, region=region
+        )
+    except ScoringError as exc:
+        messages.error(request, exc.message)
+        return redirect(request.POST.get("next") or "scoring:downloads")
+    return redirect("scoring:export_detail", pk=job.pk)
+
+
+def _export_now(request, *, kind, campaign, period, region):
+    fd, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(fd)
+    try:
+        export_write(
+            path, kind=kind, campaign=campaign, period=period, user=request.user, region=region
+        )
+        handle = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
+    finally:
+        # The open handle keeps the data readable on POSIX once the name is gone.
+        os.unlink(path)
+    label = period.label if period else campaign.year
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"{kind}-{campaign.slug}-{label}.xlsx",
+        content_type=XLSX,
+    )
+
+
+def _job_or_404(user, pk: int) -> ExportJob:
+    return get_object_or_404(
+        ExportJob.objects.visible_to(user).select_related("campaign", "period"), pk=pk
+    )
+
+
+@login_required
+def export_detail(request, pk: int):
+    """A job's progress; the htmx fragment polls itself until the file is ready or it failed."""
+    job = _job_or_404(request.user, pk)
+    template = (
+        "scoring/_export_status.html"
+        if request.headers.get("HX-Request")
+        else "scoring/export_detail.html"
+    )
+    return render(request, template, {"job": job})
+
+
+@login_required
+def export_download(request, pk: int):
+    job = _job_or_404(request.user, pk)
+    if job.status != JobStatus.DONE or not job.file:
+        raise Http404
+    return FileResponse(
+        job.file.open("rb"),
+        as_attachment=True,
+        filename=os.path.basename(job.file.name),
+        content_type=XLSX,
+    )
+
+
+@login_required
+def downloads(request):
+    """The download centre: the user's own export files, newest first, and a form for more."""
+    jobs = ExportJob.objects.visible_to(request.user).select_related("campaign", "period")[:100]
+    campaigns = Campaign.objects.visible_to(request.user).prefetch_related("periods")
+    return render(
+        request,
+        "scoring/downloads.html",
+        {"jobs": jobs, "campaigns": campaigns, "kinds": ExportKind.choices},
+    )
