@@ -699,9 +699,13 @@ def evidence_attach(*, user, score_id: int, upload) -> Evidence:
     if not head.startswith(EVIDENCE_TYPES[extension]):
         raise ScoringError(_("The file's content does not match its type."), field="file")
     with transaction.atomic():
-        score = Score.objects.select_related("assessment").get(pk=score_id)
+        score = Score.objects.select_related("assessment", "indicator").get(pk=score_id)
         assessment = _lock_assessments([score.assessment_id])[score.assessment_id]
         _check_can_edit(user, assessment, score.stage)
+        if not permissions.can_score(
+            user, score.stage, assessment.unit.code, score.indicator.lead_department_id
+        ):
+            raise ScoringError(_("Only the lead department of this indicator may score it."))
         return Evidence.objects.create(
             score=score, file=upload, original_name=name[:200], size=upload.size, uploaded_by=user
         )
@@ -953,7 +957,9 @@ def rectification_allowed(user, item: RectificationItem, action: str) -> bool:
             RectificationStatus.REPORTED: {Role.TOWNSHIP_OFFICIAL},
             RectificationStatus.VERIFIED: {Role.COUNTY_STAFF},
         }
-        roles = roles_by_status.get(item.status, set())
+        roles = roles_by_status.get(item.status)
+        if roles is None:
+            return False
     else:
         sources, _target, roles = RECTIFICATION_STEPS[action]
         if item.status not in sources:

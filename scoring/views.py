@@ -692,7 +692,11 @@ def sheet_template(request, slug: str, label: str):
     code = request.GET.get("region", "")
     if code:
         region = get_object_or_404(Region.objects.visible_to(request.user), code=code)
-    content = template_build(user=request.user, period=period, stage=stage, region=region)
+    try:
+        content = template_build(user=request.user, period=period, stage=stage, region=region)
+    except ScoringError as exc:
+        messages.error(request, exc.message)
+        return redirect("scoring:work_list", slug=slug, label=label)
     filename = f"score-sheet-{slug}-{label}-{stage}{'-' + code if code else ''}.xlsx"
     response = HttpResponse(
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

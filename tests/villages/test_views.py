@@ -232,13 +232,14 @@ class TestUnitDetail:
 
         add_campaign()
         client.force_login(township_official)
-        # session, user, the user's region (scope), unit, campaigns, holdings, assessments
-        with django_assert_num_queries(7):
+        # session, user, the user's region (scope), unit, campaigns, holdings, holding changes,
+        # unit targets, assessments
+        with django_assert_num_queries(9):
             assert client.get(detail_url(unit_a)).status_code == 200
 
         for _ in range(4):
             add_campaign()
-        with django_assert_num_queries(7):
+        with django_assert_num_queries(9):
             response = client.get(detail_url(unit_a))
         assert len(response.context["campaigns"]) == 5
         assert len(response.context["assessments"]) == 10
