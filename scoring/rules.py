@@ -101,8 +101,11 @@ def parse_bands(text: str) -> tuple[Band, ...]:
         if not part:
             continue
         minimum, _sep, level = part.partition(":")
-        band = Band(Decimal(minimum.strip()), int(level.strip()))
-        if not (0 <= band.minimum <= 100) or band.level < 0:
+        try:
+            band = Band(Decimal(minimum.strip()), int(level.strip()))
+        except ArithmeticError as exc:  # decimal.InvalidOperation is not a ValueError
+            raise ValueError(part) from exc
+        if not band.minimum.is_finite() or not (0 <= band.minimum <= 100) or band.level < 0:
             raise ValueError(part)
         bands.append(band)
     if not bands:

@@ -7,6 +7,8 @@ the stranger is the township official of B, who must not find anything of A.
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.test import override_settings
 
@@ -132,3 +134,36 @@ def users(
         "superuser": superuser,
         "no_role": no_role_user,
     }
+
+
+@pytest.fixture
+def catalogue(county, department):
+    """An active campaign of the county with the small catalogue (tests.factories.Catalogue)."""
+    campaign = factories.CampaignFactory(
+        region=county, slug="neihuang-flags", name="内黄县红旗创建"
+    )
+    return factories.catalogue_create(campaign=campaign, department=department)
+
+
+@pytest.fixture
+def period(catalogue):
+    """2026Q3 of the catalogue's campaign, open, with a due date per stage."""
+    return factories.PeriodFactory(
+        campaign=catalogue.campaign,
+        label="2026Q3",
+        self_due=datetime.date(2026, 9, 30),
+        township_due=datetime.date(2026, 10, 15),
+        county_due=datetime.date(2026, 10, 31),
+    )
+
+
+@pytest.fixture
+def assessment_a(period, unit_a):
+    """The village secretary's unit in the period, at the self-assessment stage."""
+    return factories.AssessmentFactory(period=period, unit=unit_a)
+
+
+@pytest.fixture
+def assessment_b(period, unit_b):
+    """Township B's unit in the period, at the self-assessment stage."""
+    return factories.AssessmentFactory(period=period, unit=unit_b)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import factory
@@ -302,3 +303,104 @@ class RectificationItemFactory(factory.django.DjangoModelFactory):
     points_lost = Decimal("2")
     responsible_person = "李主任"
     measure = "补齐台账"
+
+
+@dataclass
+class Catalogue:
+    """A small catalogue of one campaign: a dimension for villages and communities and one for
+    villages only, each with points items whose max add up to 100, one veto and one bonus."""
+
+    campaign: Campaign
+    shared: Dimension
+    village: Dimension
+    shared_points: list[Indicator] = field(default_factory=list)
+    shared_veto: Indicator | None = None
+    shared_bonus: Indicator | None = None
+    village_points: list[Indicator] = field(default_factory=list)
+    village_veto: Indicator | None = None
+    village_bonus: Indicator | None = None
+
+    @property
+    def lead(self) -> Indicator:
+        """The shared points item whose lead department scores it at the county stage."""
+        return self.shared_points[-1]
+
+    def for_kind(self, kind: str) -> list[Indicator]:
+        """The indicators that apply to a unit kind, in sheet order."""
+        shared = [*self.shared_points, self.shared_veto, self.shared_bonus]
+        if kind == UnitKind.VILLAGE:
+            return [*shared, *self.village_points, self.village_veto, self.village_bonus]
+        return shared
+
+
+def catalogue_create(*, campaign: Campaign | None = None, department=None) -> Catalogue:
+    """Build the small catalogue (see Catalogue); `department` leads the last shared item."""
+    from campaigns.models import AppliesTo
+
+    campaign = campaign or CampaignFactory()
+    shared = DimensionFactory(
+        campaign=campaign, code="dangjian", name="党建引领", order=1, bonus_cap=Decimal("5")
+    )
+    village = DimensionFactory(
+        campaign=campaign,
+        code="chanye",
+        name="产业兴旺",
+        order=2,
+        applies_to=AppliesTo.VILLAGE,
+        bonus_cap=Decimal("3"),
+    )
+
+    def item(dimension, code, kind=IndicatorKind.POINTS, max_points="0", **kwargs):
+        return IndicatorFactory(
+            dimension=dimension,
+            code=code,
+            title=f"指标{code}",
+            kind=kind,
+            max_points=Decimal(max_points),
+            order=int(code.split(".")[1]),
+            **kwargs,
+        )
+
+    return Catalogue(
+        campaign=campaign,
+        shared=shared,
+        village=village,
+        shared_points=[
+            item(shared, "1.1", max_points="40"),
+            item(shared, "1.2", max_points="30"),
+            item(shared, "1.3", max_points="30", lead_department=department),
+        ],
+        shared_veto=item(shared, "1.4", IndicatorKind.VETO),
+        shared_bonus=item(shared, "1.5", IndicatorKind.BONUS, max_points="5"),
+        village_points=[
+            item(village, "2.1", max_points="60"),
+            item(village, "2.2", max_points="40"),
+        ],
+        village_veto=item(village, "2.3", IndicatorKind.VETO),
+        village_bonus=item(village, "2.4", IndicatorKind.BONUS, max_points="3"),
+    )
+
+
+def full_marks(indicator: Indicator) -> dict:
+    """Score fields that give an indicator full marks without a note (veto: not triggered)."""
+    if indicator.kind == IndicatorKind.VETO:
+        return {"value": None, "vetoed": False}
+    if indicator.kind == IndicatorKind.BONUS:
+        return {"value": Decimal("0"), "vetoed": None}
+    return {"value": indicator.max_points, "vetoed": None}
+
+
+def scores_fill(assessment: Assessment, stage: str, indicators, *, user=None) -> list[Score]:
+    """Give every indicator full marks at one stage, directly (no audit rows): test set-up only."""
+    return Score.objects.bulk_create(
+        [
+            Score(
+                assessment=assessment,
+                indicator=indicator,
+                stage=stage,
+                updated_by=user,
+                **full_marks(indicator),
+            )
+            for indicator in indicators
+        ]
+    )

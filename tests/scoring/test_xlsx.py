@@ -874,7 +874,7 @@ def test_export_xlsx_refuses_bad_arguments(tmp_path, quarter, township_a):
     with pytest.raises(CommandError):
         call_command(
             "export_xlsx",
-            "roster",
+            "nonsense",
             "--campaign=wuxing-2026",
             "--period=2026Q4",
             f"--region={township_a.code}",
