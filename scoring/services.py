@@ -331,8 +331,13 @@ class InputErrors(ScoringError):
 def _check_inputs(user, stage, inputs, assessments, indicators) -> None:
     errors: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
     allowed = _allowed_indicator_ids(assessments.values())
+    seen: set[tuple[int, int]] = set()
     for item in inputs:
         key = (item.assessment_id, item.indicator_id)
+        if key in seen:
+            errors[key].append(("value", _("This score is given more than once.")))
+            continue
+        seen.add(key)
         indicator = indicators.get(item.indicator_id)
         assessment = assessments[item.assessment_id]
         if indicator is None or item.indicator_id not in allowed[assessment.id]:

@@ -17,6 +17,7 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -57,6 +58,16 @@ from villages.access import scope_for
 from villages.models import Region, Role
 
 PAGE_SIZE = 50
+
+
+def safe_next(request, fallback: str) -> str:
+    """The `next` address posted with a form, if it stays on this site; else the fallback."""
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return next_url
+    return fallback
 
 
 def _period_or_404(user, slug: str, label: str) -> Period:
@@ -128,8 +139,8 @@ SORTS = {
     "-code": ("-unit__code",),
     "progress": ("progress", "unit__code"),
     "-progress": ("-progress", "unit__code"),
-    "total": ("points", "unit__code"),
-    "-total": ("-points", "unit__code"),
+    "total": (F("points").asc(nulls_first=True), "unit__code"),
+    "-total": (F("points").desc(nulls_last=True), "unit__code"),
     "stage": ("stage_rank", "unit__code"),
 }
 
@@ -272,7 +283,7 @@ def bulk_submit(request, slug: str, label: str):
             messages.success(request, _("%(n)d submitted.") % {"n": len(done)})
         for _id, error in refused:
             messages.error(request, error.message)
-    return redirect(request.POST.get("next") or reverse("scoring:work_list", args=[slug, label]))
+    return redirect(safe_next(request, reverse("scoring:work_list", args=[slug, label])))
 
 
 # --- score entry ----------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from scoring.services import (
     rectification_allowed,
     rectification_step,
 )
+from scoring.views import safe_next
 from villages.models import Region, Role, Unit
 
 PAGE_SIZE = 100
@@ -234,7 +235,7 @@ def adjustment_override_view(request, pk: int, proposal_id: int):
             _("%(unit)s %(dim)s: decision recorded.")
             % {"unit": proposal.unit.name, "dim": proposal.dimension.name},
         )
-    return redirect(request.POST.get("next") or reverse("scoring:adjustment_detail", args=[run.pk]))
+    return redirect(safe_next(request, reverse("scoring:adjustment_detail", args=[run.pk])))
 
 
 # --- targets and rankings -------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -26,6 +27,7 @@ from scoring.services import (
     export_write,
     report_run_start,
 )
+from scoring.views import safe_next
 from villages.models import Region, Role
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -142,7 +144,7 @@ def export_start(request, slug: str):
         )
     except ScoringError as exc:
         messages.error(request, exc.message)
-        return redirect(request.POST.get("next") or "scoring:downloads")
+        return redirect(safe_next(request, reverse("scoring:downloads")))
     return redirect("scoring:export_detail", pk=job.pk)
 
 
