@@ -275,7 +275,7 @@ def final_results(period, assessments: list[Assessment]) -> dict:
 
 def unit_totals(period, user=None) -> dict[int, Decimal]:
     """Each unit's total (mean of its county-stage dimension scores) in a period, for final
-    assessments visible to the user. Three queries."""
+    assessments visible to the user. Four queries."""
     from scoring.rules import total_score
 
     assessments = Assessment.objects.filter(period=period, stage=Stage.FINAL)
@@ -302,7 +302,8 @@ def unit_levels(campaign, user=None) -> dict[int, int]:
     """Flags or stars each unit holds now (units holding none are absent). One query."""
     from scoring.models import Holding
 
-    holdings = Holding.objects.filter(dimension__campaign=campaign)
+    # A unit merged away or retired keeps its history but no longer counts towards levels.
+    holdings = Holding.objects.filter(dimension__campaign=campaign, unit__is_active=True)
     if user is not None:
         holdings = holdings.visible_to(user)
     return dict(holdings.values_list("unit_id").annotate(n=Count("id")).order_by())

@@ -601,7 +601,11 @@ def test_it_refuses_another_workbook_or_template(township_official, sheet_bytes)
     other.active.append(["区划代码", "村名", "得分"])
     other.active.append(["410527100001", "东街村", 9])
     errors = refused(township_official, save(other), "not_template")
-    assert errors[0].reason.startswith(_("This workbook is not a score template of this system."))
+    assert errors[0].code == "not_template"
+    assert errors[0].reason == _(
+        "This workbook is not a score template of this system. Download the template from the "
+        "score-sheet page and fill that in."
+    )
     # A template of another system (or version) carries another marker.
     workbook = load(sheet_bytes)
     workbook[xlsx.META_SHEET]["B1"] = "other-template/2"
