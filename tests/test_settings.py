@@ -196,3 +196,26 @@ def test_plain_http_intranet_can_relax_hardening():
     assert settings["SECURE_SSL_REDIRECT"] is False
     assert settings["SECURE_HSTS_SECONDS"] == 0
     assert settings["SESSION_COOKIE_SECURE"] is True
+
+
+def test_deploy_check_is_clean_with_production_environment():
+    """`manage.py check --deploy` passes, warnings included, with production variables set."""
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "SECRET_KEY": "k7#Qz!v9L2@xP4^mR8&tW1*yB6(eN3)uJ5-hG0=cF2+dS9_aZ7",
+            "ALLOWED_HOSTS": "hongqi.example.gov.cn",
+            "CSRF_TRUSTED_ORIGINS": "https://hongqi.example.gov.cn",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
