@@ -90,7 +90,7 @@ def monthly_figures(campaign, month: dt.date) -> dict:
     averages = []
     if final_period:
         pairs = list(
-            Assessment.objects.filter(period=final_period).values_list(
+            Assessment.objects.filter(period=final_period, stage=Stage.FINAL).values_list(
                 "id", "unit__township__name", "unit__township__code"
             )
         )

@@ -7,11 +7,15 @@ worker killed mid-way hands the task to another worker instead of losing it.
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignStatus
+
+logger = logging.getLogger(__name__)
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
@@ -33,13 +37,17 @@ def monthly_report(self, run_id: int) -> int:
 def monthly_reports_all() -> list[int]:
     """Queue last month's report of every active campaign (beat: the 1st, 02:00 Shanghai)."""
     from scoring.reports import previous_month
-    from scoring.services import report_run_start
+    from scoring.services import ScoringError, report_run_start
 
     month = previous_month(timezone.localdate())
-    return [
-        report_run_start(campaign=c, month=month, trigger="schedule").pk
-        for c in Campaign.objects.filter(status=CampaignStatus.ACTIVE)
-    ]
+    ids = []
+    for campaign in Campaign.objects.filter(status=CampaignStatus.ACTIVE):
+        # One campaign that cannot be queued must not hold up the others.
+        try:
+            ids.append(report_run_start(campaign=campaign, month=month, trigger="schedule").pk)
+        except ScoringError as exc:
+            logger.warning("monthly report of %s %s not queued: %s", campaign.slug, month, exc)
+    return ids
 
 
 @shared_task(

@@ -106,7 +106,7 @@ def report_download(request, pk: int):
     return FileResponse(
         run.file.open("rb"),
         as_attachment=True,
-        filename=os.path.basename(run.file.name),
+        filename=f"monthly-{run.campaign.slug}-{run.month:%Y-%m}.xlsx",
         content_type=XLSX,
     )
 
