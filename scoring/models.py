@@ -8,6 +8,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from villages.access import CoveringQuerySet, ScopedQuerySet
 
@@ -477,7 +478,7 @@ class HoldingChange(models.Model):
 
 
 class RectificationStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("rectification", "Open")
     REPORTED = "reported", _("Reported done")
     VERIFIED = "verified", _("Verified")
     CLOSED = "closed", _("Closed (销号)")

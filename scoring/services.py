@@ -687,22 +687,31 @@ EVIDENCE_TYPES = {
 }
 
 
-def evidence_attach(*, user, score_id: int, upload) -> Evidence:
-    """Attach a file to a score the user may edit now. Checks size, extension and content."""
+def check_attachment(upload, field: str = "file") -> str:
+    """Refuse a file that is too large, of a type we do not take, or not what its name says.
+
+    Returns the file's base name.
+    """
     import os
 
     name = os.path.basename(upload.name or "")
     extension = os.path.splitext(name)[1].lower()
     if upload.size > EVIDENCE_MAX_BYTES:
-        raise ScoringError(_("The file is larger than 10 MB."), field="file")
+        raise ScoringError(_("The file is larger than 10 MB."), field=field)
     if extension not in EVIDENCE_TYPES:
         raise ScoringError(
-            _("Only JPG, PNG, PDF, DOCX and XLSX files can be attached."), field="file"
+            _("Only JPG, PNG, PDF, DOCX and XLSX files can be attached."), field=field
         )
     head = upload.read(16)
     upload.seek(0)
     if not head.startswith(EVIDENCE_TYPES[extension]):
-        raise ScoringError(_("The file's content does not match its type."), field="file")
+        raise ScoringError(_("The file's content does not match its type."), field=field)
+    return name
+
+
+def evidence_attach(*, user, score_id: int, upload) -> Evidence:
+    """Attach a file to a score the user may edit now. Checks size, extension and content."""
+    name = check_attachment(upload)
     with transaction.atomic():
         score = Score.objects.select_related("assessment", "indicator").get(pk=score_id)
         assessment = _lock_assessments([score.assessment_id])[score.assessment_id]
@@ -986,6 +995,8 @@ def rectification_step(
     """Move a rectification item one step (assign, report, verify, close, send back), recorded
     as a RectificationEvent in the same transaction."""
     note = (note or "").strip()
+    if attachment:
+        check_attachment(attachment, field="attachment")
     with transaction.atomic():
         item = (
             RectificationItem.objects.select_for_update(of=("self",))

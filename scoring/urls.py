@@ -75,6 +75,11 @@ urlpatterns = [
         "rectification/<int:pk>/", views_decisions.rectification_detail, name="rectification_detail"
     ),
     path(
+        "rectification/files/<int:event_id>/",
+        views_decisions.rectification_attachment,
+        name="rectification_attachment",
+    ),
+    path(
         "assessments/<int:assessment_id>/notice/",
         views_decisions.rectification_notice,
         name="rectification_notice",

@@ -7,6 +7,7 @@ shows unit names and levels, nothing personal.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 from django import forms
@@ -15,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +32,7 @@ from scoring.models import (
     Period,
     ProposalAction,
     RectificationAction,
+    RectificationEvent,
     RectificationItem,
     RectificationStatus,
     Stage,
@@ -452,6 +455,22 @@ def rectification_detail(request, pk: int):
             "form": form,
             "posted_action": form.data.get("action") if form else "",
         },
+    )
+
+
+@login_required
+def rectification_attachment(request, event_id: int):
+    """Download a file reported with a rectification step, for users who can see the item."""
+    event = get_object_or_404(
+        RectificationEvent.objects.filter(
+            item__in=RectificationItem.objects.visible_to(request.user)
+        ).exclude(attachment=""),
+        pk=event_id,
+    )
+    return FileResponse(
+        event.attachment.open("rb"),
+        as_attachment=True,
+        filename=os.path.basename(event.attachment.name),
     )
 
 

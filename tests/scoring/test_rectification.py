@@ -426,6 +426,55 @@ class TestDetailPage:
         assert (event.action, event.actor, event.note) == (REPORT, village_secretary, "已整改")
         assert event.attachment.name.endswith(".jpg")
 
+    def test_it_refuses_an_attachment_that_is_not_what_it_claims(
+        self, client, built, q3, unit_a, village_secretary, settings, tmp_path
+    ):
+        settings.MEDIA_ROOT = tmp_path
+        item = item_for(built, q3, unit_a, "1.1")
+        client.force_login(village_secretary)
+        for upload in (
+            SimpleUploadedFile("photo.jpg", b"MZ\x90\x00 not a jpeg", "image/jpeg"),
+            SimpleUploadedFile("tool.exe", b"MZ\x90\x00", "application/octet-stream"),
+        ):
+            response = client.post(
+                self.url(item), {"action": REPORT, "note": "已整改", "attachment": upload}
+            )
+            assert response.status_code == 200
+        item.refresh_from_db()
+        assert item.status == OPEN
+        assert not RectificationEvent.objects.exists()
+
+    def test_an_attachment_downloads_only_inside_the_scope(
+        self,
+        client,
+        built,
+        q3,
+        unit_a,
+        village_secretary,
+        township_official,
+        stranger,
+        settings,
+        tmp_path,
+    ):
+        settings.MEDIA_ROOT = tmp_path
+        item = item_for(built, q3, unit_a, "1.1")
+        upload = SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n" + b"0" * 32, "image/png")
+        rectification_step(
+            user=village_secretary, item_id=item.pk, action=REPORT, note="已整改", attachment=upload
+        )
+        event = RectificationEvent.objects.get()
+        url = reverse("scoring:rectification_attachment", args=[event.pk])
+        assert client.get(url).status_code == 302  # anonymous: to the login page
+        client.force_login(stranger)
+        assert client.get(url).status_code == 404
+        client.force_login(township_official)
+        response = client.get(url)
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+        page = client.get(self.url(item)).content.decode()
+        assert url in page
+        assert "/media/" not in page
+
     def test_a_refused_step_shows_the_error_and_changes_nothing(
         self, client, built, q3, unit_a, township_official
     ):
