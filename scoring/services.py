@@ -1080,6 +1080,29 @@ def _enqueue(task, object_id: int) -> None:
         raise QueueError(_("The job could not be queued; try again in a few minutes.")) from exc
 
 
+def _write_then_attach(field_file, filename: str, write):
+    """Run `write(path)` into a private temporary file and only then store it in `field_file`
+    (not saved to the database: the caller saves the row with its status). Returns what
+    `write` returned. A failing writer leaves the field as it was: no half-written file."""
+    import os
+    import tempfile
+
+    from django.core.files import File
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "file.xlsx")
+        result = write(path)
+        with open(path, "rb") as fh:
+            field_file.save(filename, File(fh), save=False)
+    return result
+
+
+def _mark_failed(model, pk: int, exc: Exception) -> None:
+    model.objects.filter(pk=pk).update(
+        status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
+    )
+
+
 def report_run_start(
     *, campaign, month: dt.date, requested_by=None, trigger: str = "", enqueue: bool = True
 ) -> ReportRun:
@@ -1119,11 +1142,6 @@ def report_run_execute(*, run_id: int) -> ReportRun:
 
     A failure leaves the run marked failed with the reason, and any earlier good file in place.
     """
-    import os
-    import tempfile
-
-    from django.core.files import File
-
     from scoring.reports import monthly_figures, write_monthly
 
     ReportRun.objects.filter(pk=run_id).update(
@@ -1132,25 +1150,19 @@ def report_run_execute(*, run_id: int) -> ReportRun:
     run = ReportRun.objects.select_related("campaign").get(pk=run_id)
     try:
         data = monthly_figures(run.campaign, run.month)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "report.xlsx")
-            write_monthly(path, data)
-            old = run.file.name if run.file else ""
-            with open(path, "rb") as fh:
-                run.file.save(
-                    f"monthly-{run.campaign.slug}-{run.month:%Y-%m}.xlsx", File(fh), save=False
-                )
+        old = run.file.name if run.file else ""
+        _write_then_attach(
+            run.file,
+            f"monthly-{run.campaign.slug}-{run.month:%Y-%m}.xlsx",
+            lambda path: write_monthly(path, data),
+        )
         run.data, run.status, run.error = data, JobStatus.DONE, ""
         run.finished_at = timezone.now()
         run.save()
         if old and old != run.file.name:
             run.file.storage.delete(old)
     except Exception as exc:
-        ReportRun.objects.filter(pk=run_id).update(
-            status=JobStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}",
-            finished_at=timezone.now(),
-        )
+        _mark_failed(ReportRun, run_id, exc)
         raise
     return run
 
@@ -1218,11 +1230,6 @@ def export_job_start(*, user, kind: str, campaign, period=None, region=None) -> 
 
 def export_job_execute(*, job_id: int) -> ExportJob:
     """Run a queued export, reporting progress; the file is attached only when complete."""
-    import os
-    import tempfile
-
-    from django.core.files import File
-
     ExportJob.objects.filter(pk=job_id).update(status=JobStatus.RUNNING, progress=1)
     job = ExportJob.objects.select_related(
         "campaign__region", "period", "region", "requested_by"
@@ -1232,10 +1239,12 @@ def export_job_execute(*, job_id: int) -> ExportJob:
         percent = min(99, max(1, int(100 * done / total))) if total else 50
         ExportJob.objects.filter(pk=job_id).update(progress=percent)
 
+    label = job.period.label if job.period else job.campaign.year
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "export.xlsx")
-            rows = export_write(
+        rows = _write_then_attach(
+            job.file,
+            f"{job.kind}-{job.campaign.slug}-{label}.xlsx",
+            lambda path: export_write(
                 path,
                 kind=job.kind,
                 campaign=job.campaign,
@@ -1243,18 +1252,12 @@ def export_job_execute(*, job_id: int) -> ExportJob:
                 user=job.requested_by,
                 region=job.region,
                 progress=progress,
-            )
-            with open(path, "rb") as fh:
-                label = job.period.label if job.period else job.campaign.year
-                job.file.save(f"{job.kind}-{job.campaign.slug}-{label}.xlsx", File(fh), save=False)
+            ),
+        )
         job.status, job.progress, job.rows, job.error = JobStatus.DONE, 100, rows, ""
         job.finished_at = timezone.now()
         job.save()
     except Exception as exc:
-        ExportJob.objects.filter(pk=job_id).update(
-            status=JobStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}",
-            finished_at=timezone.now(),
-        )
+        _mark_failed(ExportJob, job_id, exc)
         raise
     return job
