@@ -12,6 +12,7 @@ from villages.access import (
     ALL_SCOPE,
     NO_SCOPE,
     PREFIX_LENGTH,
+    CoveringQuerySet,
     Scope,
     ScopedQuerySet,
     ancestor_codes,
@@ -207,18 +208,10 @@ class Grid(models.Model):
         return f"{self.unit} {self.name}"
 
 
-class DepartmentQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Departments of the regions that contain the user's scope, or inside it."""
-        scope = scope_for(user)
-        if scope.everything:
-            return self.all()
-        if scope.nothing:
-            return self.none()
-        return self.filter(
-            models.Q(region__code__in=scope.ancestors)
-            | models.Q(region__code__startswith=scope.prefix)
-        )
+class DepartmentQuerySet(CoveringQuerySet):
+    """Departments of the regions that contain the user's scope, or inside it."""
+
+    region_code_path = "region__code"
 
 
 class Department(models.Model):
@@ -351,35 +344,22 @@ class User(AbstractUser):
         """Build the user's scope from their role and place (one query for the place)."""
         if self.is_superuser:
             return ALL_SCOPE
-        read_only = self.role == Role.LEADER
         if self.role in (Role.COUNTY_STAFF, Role.LEADER, Role.TOWNSHIP_OFFICIAL) and self.region_id:
-            region = self.region
-            return Scope(
-                code=region.code,
-                prefix=region.prefix,
-                role=self.role,
-                read_only=read_only,
-                ancestors=ancestor_codes(region.code),
-            )
-        if self.role == Role.VILLAGE_SECRETARY and self.unit_id:
-            code = self.unit.code
-            return Scope(
-                code=code,
-                prefix=code,
-                role=self.role,
-                read_only=False,
-                ancestors=ancestor_codes(code),
-            )
-        if self.role == Role.DEPARTMENT and self.department_id:
+            code, prefix = self.region.code, self.region.prefix
+        elif self.role == Role.VILLAGE_SECRETARY and self.unit_id:
+            code = prefix = self.unit.code
+        elif self.role == Role.DEPARTMENT and self.department_id:
             region = Region.objects.get(departments=self.department_id)
-            return Scope(
-                code=region.code,
-                prefix=region.prefix,
-                role=self.role,
-                read_only=False,
-                ancestors=ancestor_codes(region.code),
-            )
-        return NO_SCOPE
+            code, prefix = region.code, region.prefix
+        else:
+            return NO_SCOPE
+        return Scope(
+            code=code,
+            prefix=prefix,
+            role=self.role,
+            read_only=self.role == Role.LEADER,
+            ancestors=ancestor_codes(code),
+        )
 
     @property
     def scope_place(self):
