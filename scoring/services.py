@@ -1261,3 +1261,50 @@ def export_job_execute(*, job_id: int) -> ExportJob:
         _mark_failed(ExportJob, job_id, exc)
         raise
     return job
+
+
+# --- unit targets (荐旗) ---------------------------------------------------------------------
+
+
+def unit_targets_set(*, user, campaign, levels: dict[int, int | None], field: str) -> int:
+    """Record recommended (township) or decided (county) target levels for several units.
+
+    `levels` maps unit id → level (None clears it). Units must be the campaign's and inside the
+    user's scope. One transaction, a fixed number of queries. Returns the number changed.
+    """
+    from campaigns.models import MAX_LEVEL, UnitTarget
+
+    roles = {"recommended": {Role.TOWNSHIP_OFFICIAL}, "decided": {Role.COUNTY_STAFF}}[field]
+    if not (user.is_superuser or user.role in roles):
+        raise ScoringError(_("You may not set these targets."))
+    top = campaign.dimensions.count() or MAX_LEVEL
+    for level in levels.values():
+        if level is not None and not 0 <= level <= top:
+            raise ScoringError(_("A target level is between 0 and %(n)d.") % {"n": top})
+    now = timezone.now()
+    with transaction.atomic():
+        units = set(
+            Unit.objects.visible_to(user)
+            .filter(id__in=list(levels), code__startswith=campaign.region.prefix)
+            .values_list("id", flat=True)
+        )
+        if units != set(levels):
+            raise ScoringError(_("A unit is not in this campaign or not in your scope."))
+        existing = {
+            t.unit_id: t
+            for t in UnitTarget.objects.select_for_update().filter(
+                campaign=campaign, unit_id__in=units
+            )
+        }
+        changed, new = [], []
+        for unit_id, level in levels.items():
+            target = existing.get(unit_id) or UnitTarget(campaign=campaign, unit_id=unit_id)
+            if getattr(target, f"{field}_level") == level and target.pk:
+                continue
+            setattr(target, f"{field}_level", level)
+            setattr(target, f"{field}_by", user)
+            setattr(target, f"{field}_at", now)
+            (changed if target.pk else new).append(target)
+        UnitTarget.objects.bulk_create(new)
+        UnitTarget.objects.bulk_update(changed, [f"{field}_level", f"{field}_by", f"{field}_at"])
+    return len(changed) + len(new)

@@ -65,6 +65,7 @@ urlpatterns = [
         name="adjustment_override",
     ),
     path("campaigns/<slug:slug>/targets/", views_decisions.targets, name="targets"),
+    path("campaigns/<slug:slug>/targets/units/", views_decisions.unit_targets, name="unit_targets"),
     path("campaigns/<slug:slug>/<period:label>/ranking/", views_decisions.ranking, name="ranking"),
     path(
         "campaigns/<slug:slug>/rectification/",

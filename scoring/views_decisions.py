@@ -51,6 +51,7 @@ from scoring.services import (
     adjustment_propose,
     rectification_allowed,
     rectification_step,
+    unit_targets_set,
 )
 from scoring.views import safe_next
 from villages.models import Region, Role, Unit
@@ -270,6 +271,79 @@ def targets(request, slug: str):
             "levels": levels,
             "rows": rows,
             "level_headers": list(range(len(rows[0]["actual"]) - 1, -1, -1)) if rows else [],
+        },
+    )
+
+
+@login_required
+def unit_targets(request, slug: str):
+    """Each unit's target level (荐旗): townships recommend, the county decides."""
+    from campaigns.models import UnitTarget
+
+    campaign = _campaign_or_404(request.user, slug)
+    user = request.user
+    field = (
+        "decided"
+        if (user.is_superuser or user.role == Role.COUNTY_STAFF)
+        else "recommended"
+        if user.role == Role.TOWNSHIP_OFFICIAL
+        else None
+    )
+    units = (
+        Unit.objects.visible_to(user)
+        .active()
+        .filter(code__startswith=campaign.region.prefix)
+        .select_related("township")
+        .order_by("code")
+    )
+    township = request.GET.get("township", "")
+    if township:
+        units = units.filter(township__code=township)
+    page = Paginator(units, PAGE_SIZE).get_page(request.GET.get("page"))
+    if request.method == "POST":
+        if field is None:
+            raise PermissionDenied
+        levels, bad = {}, False
+        for unit in page:
+            raw = request.POST.get(f"level-{unit.pk}", "")
+            if raw == "":
+                levels[unit.pk] = None
+            elif raw.isdigit():
+                levels[unit.pk] = int(raw)
+            else:
+                bad = True
+        if bad:
+            messages.error(request, _("A target level is a whole number."))
+        else:
+            try:
+                n = unit_targets_set(user=user, campaign=campaign, levels=levels, field=field)
+            except ScoringError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("Saved: %(n)d targets changed.") % {"n": n})
+                return redirect(request.get_full_path())
+    targets = {
+        t.unit_id: t
+        for t in UnitTarget.objects.filter(campaign=campaign, unit__in=list(page)).select_related(
+            "recommended_by", "decided_by"
+        )
+    }
+    from scoring.selectors import unit_levels
+
+    levels_now = unit_levels(campaign, user)
+    rows = [(u, targets.get(u.pk), levels_now.get(u.pk, 0)) for u in page]
+    top = campaign.dimensions.count() or 5
+    return render(
+        request,
+        "scoring/unit_targets.html",
+        {
+            "campaign": campaign,
+            "rows": rows,
+            "page": page,
+            "field": field,
+            "choices": list(range(top, -1, -1)),
+            "townships": _townships(user, campaign),
+            "township": township,
         },
     )
 
