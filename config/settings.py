@@ -218,6 +218,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# A task whose worker died comes back to the queue after this long (Redis' default is an hour).
+# It must exceed the longest job; a province monthly report takes about two minutes.
+JOB_STALE_AFTER = dt.timedelta(seconds=env_int("JOB_STALE_AFTER_SECONDS", 900))
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(JOB_STALE_AFTER.total_seconds())}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Every periodic task, in one place. Beat copies these into its database schedule at start.
 CELERY_BEAT_SCHEDULE = {
@@ -242,9 +246,17 @@ X_FRAME_OPTIONS = "DENY"
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Upload guard rails: large bodies are refused before they are parsed.
+# Upload guard rails: large bodies are refused before they are parsed, and a file part larger
+# than MAX_UPLOAD_BYTES is cut off while it streams in (config/uploads.py) instead of being
+# spooled to disk whole. A reverse proxy should cap request bodies too.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 12 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "config.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 LOGGING = {
     "version": 1,

@@ -28,12 +28,14 @@ from scoring.models import (
     ScoreStage,
     Stage,
 )
-from scoring.selectors import rankings, stage_totals, unit_levels
+from scoring.rules import dimension_result
+from scoring.selectors import rankings, unit_levels
 
 CHUNK = 200  # assessments per database round trip
 FORMULA_START = ("=", "+", "-", "@")
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="FDE2E1")
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 Progress = Callable[[int, int], None]
 
 
@@ -51,7 +53,7 @@ class SheetWriter:
     def _header(self, text: str) -> WriteOnlyCell:
         cell = WriteOnlyCell(self.ws, value=text)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.alignment = HEADER_ALIGNMENT
         cell.data_type = "s"
         return cell
 
@@ -60,17 +62,35 @@ class SheetWriter:
         for text Excel would read as a formula and for values needing a number format."""
         row = []
         for i, value in enumerate(values):
-            value = _cell_value(value)
-            if isinstance(value, str) and value.startswith(FORMULA_START):
-                cell = WriteOnlyCell(self.ws, value=value)
-                cell.data_type = "s"  # text, never a formula
-                value = cell
-            elif formats and i in formats and value is not None:
+            kind = value.__class__
+            if kind is Decimal:
+                value = float(value)
+            elif value is not None and kind is not float and kind is not int:
+                value = _cell_value(value)
+                if isinstance(value, str) and value.startswith(FORMULA_START):
+                    cell = WriteOnlyCell(self.ws, value=value)
+                    cell.data_type = "s"  # text, never a formula
+                    row.append(cell)
+                    continue
+            if formats and i in formats and value is not None:
                 cell = WriteOnlyCell(self.ws, value=value)
                 cell.number_format = formats[i]
                 value = cell
             row.append(value)
         self.ws.append(row)
+        self.rows += 1
+
+    def append_numbers(self, values: list, texts: Iterable[int]) -> None:
+        """Append a row of numbers (int, float) and None, with text only at the positions
+        `texts`, which alone are checked for what Excel would read as a formula. For wide
+        sheets, where looking at every cell costs as much as writing it."""
+        for i in texts:
+            value = values[i]
+            if isinstance(value, str) and value.startswith(FORMULA_START):
+                cell = WriteOnlyCell(self.ws, value=value)
+                cell.data_type = "s"  # text, never a formula
+                values[i] = cell
+        self.ws.append(values)
         self.rows += 1
 
 
@@ -97,16 +117,28 @@ def _chunks(items: list, size: int = CHUNK):
 def write_scores(path, *, period, user=None, region=None, progress: Progress | None = None) -> int:
     """Unit rows × indicator columns with dimension totals, level and stage. Returns rows.
 
-    Values are those of the assessment's current stage (county's once final).
+    Values are those of the assessment's current stage (county's once final). One query per
+    chunk of assessments reads the shown stage's scores; the dimension totals are worked out
+    from those same rows, exactly as `stage_totals` does in SQL (capped points and bonus,
+    triggered vetoes), so the sheet costs little more than openpyxl writing its cells.
     """
     campaign = period.campaign
-    indicators = list(
-        Indicator.objects.for_version(period.catalogue_version)
-        .filter(dimension__campaign=campaign)
+    version = period.catalogue_version
+    catalogue = list(
+        Indicator.objects.filter(dimension__campaign=campaign)
         .select_related("dimension")
         .order_by("dimension__order", "dimension_id", "order", "id")
     )
-    dims = list(Dimension.objects.filter(campaign=campaign).order_by("order", "id"))
+    indicators = [
+        i
+        for i in catalogue
+        if i.version_from <= version and (i.version_to is None or i.version_to > version)
+    ]
+    dims = list(
+        Dimension.objects.filter(campaign=campaign)
+        .select_related("campaign")
+        .order_by("order", "id")
+    )
     assessments = _assessments(period, user, region)
     levels = unit_levels(campaign, user)
     wb = new_workbook()
@@ -118,32 +150,81 @@ def write_scores(path, *, period, user=None, region=None, progress: Progress | N
     headers += [d.name for d in dims] + [_("Average"), _("Level held")]
     widths = [15, 14, 10, 12] + [9] * len(indicators) + [10] * len(dims) + [9, 9]
     sheet = SheetWriter(wb, _("Score sheet"), headers, widths)
+    # What stage_totals reads from the catalogue: each indicator's dimension, what it adds to
+    # (0 points, 1 bonus, 2 veto) and its cap, and what a dimension's points items are worth
+    # together in this version. Where an indicator's value goes in the row, and whether it
+    # shows as yes/no.
+    slots = {IndicatorKind.POINTS: 0, IndicatorKind.BONUS: 1, IndicatorKind.VETO: 2}
+    position = {i.id: n for n, i in enumerate(indicators)}
+    info = {
+        i.id: (i.dimension_id, slots[i.kind], i.max_points, position.get(i.id)) for i in catalogue
+    }
+    possible: dict[int, Decimal] = {}
+    for i in indicators:
+        if i.kind == IndicatorKind.POINTS:
+            possible[i.dimension_id] = possible.get(i.dimension_id, Decimal(0)) + i.max_points
+    yes, no = _("yes"), _("no")
+    # Text sits in the first four columns and the veto columns; the rest are numbers.
+    texts = [0, 1, 2, 3] + [4 + n for n, i in enumerate(indicators) if i.kind == IndicatorKind.VETO]
+    stage_labels = {value: str(label) for value, label in Stage.choices}
     total = len(assessments)
     done = 0
     for chunk in _chunks(assessments):
-        ids = [a.id for a in chunk]
-        values = {}
-        for a_id, ind_id, stage, value, vetoed in Score.objects.filter(
-            assessment_id__in=ids
-        ).values_list("assessment_id", "indicator_id", "stage", "value", "vetoed"):
-            values[(a_id, ind_id, stage)] = (value, vetoed)
-        totals = stage_totals(ids, campaign, period.catalogue_version)
-        for a in chunk:
-            shown = a.stage if a.stage in ScoreStage.values else ScoreStage.COUNTY
-            row = [a.unit.code, a.unit.name, a.unit.township.name, a.get_stage_display()]
-            for ind in indicators:
-                value, vetoed = values.get((a.id, ind.id, shown), (None, None))
-                if ind.kind == IndicatorKind.VETO:
-                    row.append(None if vetoed is None else (_("yes") if vetoed else _("no")))
-                else:
-                    row.append(value)
-            results = totals.get(a.id, {}).get(shown, {})
-            scores = [results[d.id].score if d.id in results else None for d in dims]
+        shown = {
+            a_id: stage if stage in ScoreStage.values else ScoreStage.COUNTY
+            for a_id, stage, *_unit in chunk
+        }
+        cells_of = {a_id: [None] * len(indicators) for a_id in shown}
+        parts_of: dict[int, dict[int, list]] = {a_id: {} for a_id in shown}  # [points, bonus, veto]
+        stages = set(shown.values())
+        scores = Score.objects.filter(assessment_id__in=list(shown), stage__in=stages)
+        if len(stages) == 1:  # the usual case: no need to read the stage back
+            scores = scores.values_list("assessment_id", "indicator_id", "value", "vetoed")
+        else:
+            scores = (
+                (a_id, ind_id, value, vetoed)
+                for a_id, ind_id, stage, value, vetoed in scores.values_list(
+                    "assessment_id", "indicator_id", "stage", "value", "vetoed"
+                )
+                if stage == shown[a_id]
+            )
+        for a_id, ind_id, value, vetoed in scores:
+            dim_id, slot, maximum, at = info[ind_id]
+            parts = parts_of[a_id]
+            part = parts.get(dim_id)
+            if part is None:
+                part = parts[dim_id] = [Decimal(0), Decimal(0), False]
+            if slot == 2:
+                part[2] = part[2] or vetoed is True
+                if at is not None and vetoed is not None:
+                    cells_of[a_id][at] = yes if vetoed else no
+                continue
+            if value is not None:
+                part[slot] += value if value <= maximum else maximum
+                if at is not None:
+                    cells_of[a_id][at] = float(value)
+        for a_id, stage, unit_id, code, name, township in chunk:
+            cells, parts = cells_of[a_id], parts_of[a_id]
+            row = [code, name, township, stage_labels[stage], *cells]
+            scores = []
+            for d in dims:
+                part = parts.get(d.id)
+                if part is None:
+                    scores.append(None)
+                    continue
+                result = dimension_result(
+                    [(part[0], possible.get(d.id, Decimal(0)))],
+                    [part[2]],
+                    [part[1]],
+                    d.bonus_cap,
+                    d.effective_threshold,
+                )
+                scores.append(result.score)
             present = [s for s in scores if s is not None]
-            row += scores
-            row.append(sum(present) / len(present) if present else None)
-            row.append(levels.get(a.unit_id, 0))
-            sheet.append(row)
+            row += [None if s is None else float(s) for s in scores]
+            row.append(float(sum(present) / len(present)) if present else None)
+            row.append(levels.get(unit_id, 0))
+            sheet.append_numbers(row, texts)
         done += len(chunk)
         if progress:
             progress(done, total)
@@ -151,13 +232,18 @@ def write_scores(path, *, period, user=None, region=None, progress: Progress | N
     return sheet.rows
 
 
-def _assessments(period, user, region) -> list[Assessment]:
+def _assessments(period, user, region) -> list[tuple]:
+    """(id, stage, unit id, unit code, unit name, township name) in unit order."""
     qs = Assessment.objects.filter(period=period)
     if user is not None:
         qs = qs.visible_to(user)
     if region is not None:
         qs = qs.filter(unit__code__startswith=region.prefix)
-    return list(qs.select_related("unit__township").order_by("unit__code"))
+    return list(
+        qs.order_by("unit__code").values_list(
+            "id", "stage", "unit_id", "unit__code", "unit__name", "unit__township__name"
+        )
+    )
 
 
 # --- roster ---------------------------------------------------------------------------------

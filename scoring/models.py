@@ -685,6 +685,17 @@ class AdjustmentProposal(models.Model):
         _("decided instead"), max_length=8, choices=ProposalAction.choices, blank=True
     )
     override_reason = models.TextField(_("reason for overriding"), blank=True)
+    # Who last decided on this proposal by hand, and when: confirmation records only who
+    # confirmed, and an override kept as "keep" writes no holding change at all.
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("overridden by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    overridden_at = models.DateTimeField(_("overridden at"), null=True, blank=True)
     lost = models.JSONField(_("points lost"), default=list, blank=True)
     confirmed = models.BooleanField(_("confirmed"), default=False)
 

@@ -94,7 +94,12 @@ def monthly_figures(campaign, month: dt.date) -> dict:
                 "id", "unit__township__name", "unit__township__code"
             )
         )
-        totals = stage_totals([p[0] for p in pairs], campaign, final_period.catalogue_version)
+        totals = stage_totals(
+            [p[0] for p in pairs],
+            campaign,
+            final_period.catalogue_version,
+            stages=[ScoreStage.COUNTY],
+        )
         sums: dict[str, dict[int, list]] = defaultdict(lambda: defaultdict(list))
         names = {}
         for assessment_id, name, code in pairs:

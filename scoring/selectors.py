@@ -127,12 +127,15 @@ def entry_sheet(assessment: Assessment, stage: str) -> list[EntryDimension]:
 # --- many assessments -----------------------------------------------------------------------
 
 
-def stage_totals(assessment_ids: list[int], campaign: Campaign, version: int) -> dict:
+def stage_totals(
+    assessment_ids: list[int], campaign: Campaign, version: int, stages: list[str] | None = None
+) -> dict:
     """Dimension results per assessment and stage for many assessments at once.
 
-    Returns {assessment_id: {stage: {dimension_id: DimensionResult}}}. Two queries: the
-    catalogue and one grouped aggregate of scores (sums per assessment × stage × dimension
-    × indicator kind, vetoes counted), whatever the number of assessments.
+    Returns {assessment_id: {stage: {dimension_id: DimensionResult}}}, for every stage or only
+    `stages`. Three queries: dimensions, the catalogue's maxima and one grouped aggregate of
+    scores (capped points, bonus and triggered vetoes per assessment × stage × dimension),
+    whatever the number of assessments.
     """
     dims = {d.id: d for d in Dimension.objects.filter(campaign=campaign).select_related("campaign")}
     max_by = dict(
@@ -141,34 +144,26 @@ def stage_totals(assessment_ids: list[int], campaign: Campaign, version: int) ->
         .values_list("dimension_id")
         .annotate(total=Sum("max_points"))
     )
+    scores = Score.objects.filter(assessment_id__in=assessment_ids)
+    if stages is not None:
+        scores = scores.filter(stage__in=stages)
     rows = (
-        Score.objects.filter(assessment_id__in=assessment_ids)
-        .values("assessment_id", "stage", "indicator__dimension_id", "indicator__kind")
+        scores.values_list("assessment_id", "stage", "indicator__dimension_id")
         .annotate(
-            total=Sum(
-                _capped_value(),
-            ),
-            vetoes=Count("id", filter=Q(vetoed=True)),
+            points=Sum(_capped_value(), filter=Q(indicator__kind=IndicatorKind.POINTS)),
+            bonus=Sum(_capped_value(), filter=Q(indicator__kind=IndicatorKind.BONUS)),
+            vetoes=Count("id", filter=Q(indicator__kind=IndicatorKind.VETO, vetoed=True)),
         )
         .order_by()
     )
-    parts: dict = defaultdict(lambda: {"points": Decimal(0), "bonus": Decimal(0), "veto": False})
-    for row in rows:
-        key = (row["assessment_id"], row["stage"], row["indicator__dimension_id"])
-        kind = row["indicator__kind"]
-        if kind == IndicatorKind.POINTS:
-            parts[key]["points"] += row["total"] or 0
-        elif kind == IndicatorKind.BONUS:
-            parts[key]["bonus"] += row["total"] or 0
-        elif row["vetoes"]:
-            parts[key]["veto"] = True
+    zero = Decimal(0)
     result: dict = defaultdict(lambda: defaultdict(dict))
-    for (assessment_id, stage, dim_id), p in parts.items():
+    for assessment_id, stage, dim_id, points, bonus, vetoes in rows:
         dim = dims[dim_id]
         result[assessment_id][stage][dim_id] = dimension_result(
-            [(p["points"], max_by.get(dim_id, Decimal(0)))],
-            [p["veto"]],
-            [p["bonus"]],
+            [(points or zero, max_by.get(dim_id, zero))],
+            [bool(vetoes)],
+            [bonus or zero],
             dim.bonus_cap,
             dim.effective_threshold,
         )
@@ -239,7 +234,9 @@ def final_results(period, assessments: list[Assessment]) -> dict:
 
     campaign = period.campaign
     by_id = {a.id: a for a in assessments}
-    totals = stage_totals(list(by_id), campaign, period.catalogue_version)
+    totals = stage_totals(
+        list(by_id), campaign, period.catalogue_version, stages=[ScoreStage.COUNTY]
+    )
     deductions: dict[tuple[int, int], list] = defaultdict(list)
     rows = (
         Score.objects.filter(
@@ -282,7 +279,12 @@ def unit_totals(period, user=None) -> dict[int, Decimal]:
     if user is not None:
         assessments = assessments.visible_to(user)
     pairs = list(assessments.values_list("id", "unit_id"))
-    totals = stage_totals([a for a, _u in pairs], period.campaign, period.catalogue_version)
+    totals = stage_totals(
+        [a for a, _u in pairs],
+        period.campaign,
+        period.catalogue_version,
+        stages=[ScoreStage.COUNTY],
+    )
     unit_of = dict(pairs)
     return {
         unit_of[a]: total_score(stages.get(ScoreStage.COUNTY, {}).values())

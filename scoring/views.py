@@ -12,7 +12,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -173,14 +185,22 @@ def work_list(request, slug: str, label: str):
     if overdue_only:
         late = [s for s in order if is_overdue(period, s)]
         assessments = assessments.filter(stage__in=late)
-    scored_now = Q(scores__stage=F("stage")) & (
-        Q(scores__value__isnull=False) | Q(scores__vetoed__isnull=False)
-    )
+    # Progress and points of the current stage as subqueries rather than a join with GROUP BY:
+    # PostgreSQL then works them out for the 50 rows of the page only (when the sort does not
+    # need them), and the page count does not touch the scores at all.
+    current = Score.objects.filter(assessment=OuterRef("pk"), stage=OuterRef("stage"))
+    scored = current.filter(Q(value__isnull=False) | Q(vetoed__isnull=False))
     assessments = (
         assessments.select_related("unit__township")
         .annotate(
-            progress=Count("scores", filter=scored_now),
-            points=Sum("scores__value", filter=Q(scores__stage=F("stage"))),
+            progress=Coalesce(
+                Subquery(
+                    scored.values("assessment").annotate(n=Count("id")).values("n"),
+                    output_field=IntegerField(),
+                ),
+                0,
+            ),
+            points=Subquery(current.values("assessment").annotate(t=Sum("value")).values("t")),
             stage_rank=Case(
                 *[When(stage=s, then=Value(i)) for i, s in enumerate(order)],
                 output_field=IntegerField(),
@@ -190,7 +210,12 @@ def work_list(request, slug: str, label: str):
     )
     page = Paginator(assessments, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page)
-    totals = stage_totals([a.id for a in rows], campaign, period.catalogue_version)
+    totals = stage_totals(
+        [a.id for a in rows],
+        campaign,
+        period.catalogue_version,
+        stages=sorted({a.stage if a.stage != Stage.FINAL else Stage.COUNTY for a in rows}),
+    )
     needed = indicator_counts(campaign, period.catalogue_version)
     dims = list(campaign.dimensions.order_by("order"))
     today = timezone.localdate()
@@ -723,7 +748,9 @@ def sheet_upload(request, slug: str, label: str):
 
     period = _period_or_404(request.user, slug, label)
     stage = _sheet_stage(request)
-    form = UploadForm(request.POST or None, request.FILES or None)
+    # Bound on every POST, even one whose file was cut off in transit (config/uploads.py):
+    # the user then sees "choose a file" rather than a blank form.
+    form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     context = {"period": period, "campaign": period.campaign, "form": form, "stage": stage}
     if request.method == "POST" and form.is_valid():
         try:

@@ -155,7 +155,7 @@ def adjustment_detail(request, pk: int):
     proposals = (
         AdjustmentProposal.objects.visible_to(request.user)
         .filter(run=run)
-        .select_related("unit__township", "dimension")
+        .select_related("unit__township", "dimension", "overridden_by")
     )
     township = request.GET.get("township", "")
     action = request.GET.get("action", "changes")
