@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from copy import copy
 from decimal import Decimal
 
 from django.utils import timezone
@@ -47,13 +48,20 @@ class SheetWriter:
         for i, width in enumerate(widths, start=1):
             self.ws.column_dimensions[get_column_letter(i)].width = width
         self.ws.freeze_panes = "C2" if len(headers) > 4 else "A2"
+        self._header_style = None
         self.ws.append([self._header(h) for h in headers])
         self.rows = 0
 
     def _header(self, text: str) -> WriteOnlyCell:
         cell = WriteOnlyCell(self.ws, value=text)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        cell.alignment = HEADER_ALIGNMENT
+        if self._header_style is None:
+            cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+            cell.alignment = HEADER_ALIGNMENT
+            self._header_style = cell._style
+        else:
+            # The same style, registered once: setting font, fill and alignment looks each
+            # up in the workbook's style tables again (a wide sheet has hundreds of headers).
+            cell._style = copy(self._header_style)
         cell.data_type = "s"
         return cell
 

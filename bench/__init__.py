@@ -1,0 +1,1 @@
+"""Scale benchmark: `bench/run --scale county|city|province` (see docs/PERFORMANCE.md)."""
