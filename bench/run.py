@@ -95,6 +95,7 @@ class World:
     township_user: object
     county_user: object
     entry: object  # a village's Q4 assessment at the township stage, in the measured township
+    _delete_run: int | None = None  # an adjustment run to delete after a timed call
 
 
 def world_load(spec) -> World:
@@ -509,8 +510,8 @@ class Adjustment(Case):
         )
         assert summary.units > 0
         if run is not None:
-            # Keep the table at its real size for the next run (untimed would be nicer, but
-            # the run's rows are needed until here; deleting is outside the measured call).
+            # Deleted again after the timed call (untimed), so every run inserts into a
+            # proposals table of the same size.
             world._delete_run = run.pk
         return proposals
 
