@@ -358,7 +358,8 @@ class SaveOne(Case):
         return {"score": score, "version": score.version, "value": score.value}
 
     def act(self, world, state, i):
-        from scoring.services import ScoreInput, scores_save
+        from scoring.inputs import ScoreInput
+        from scoring.services import scores_save
 
         score = state["score"]
         maximum = score.indicator.max_points
@@ -392,7 +393,7 @@ class TemplateBuild(Case):
     repeats = {"smoke": 2, "county": 10, "city": 10, "province": 10}
 
     def act(self, world, state, i):
-        from scoring.xlsx import template_build
+        from scoring.excel.template import template_build
 
         content = template_build(
             user=world.township_user, period=world.periods["2026Q4"], stage="township"
@@ -405,8 +406,8 @@ def edited_upload(world, variant: int) -> bytes:
     from openpyxl import load_workbook
 
     from campaigns.models import IndicatorKind
+    from scoring.excel.template import SCORE_SHEET, template_build
     from scoring.selectors import applicable_indicators
-    from scoring.xlsx import SCORE_SHEET, template_build
     from villages.models import Unit, UnitKind
 
     period = world.periods["2026Q4"]
@@ -482,7 +483,7 @@ class Upload(Case):
         return SimpleUploadedFile("sheet.xlsx", content), cells
 
     def act(self, world, state, i):
-        from scoring.xlsx import scores_import
+        from scoring.services.sheets import scores_import
 
         upload, cells = state
         result = scores_import(user=world.township_user, file=upload)
@@ -606,7 +607,7 @@ class Export(Case):
         return tempfile.mkdtemp(prefix="bench-export-")
 
     def act(self, world, state, i):
-        from scoring.exports import write_scores
+        from scoring.excel.exports import write_scores
 
         rows = write_scores(
             os.path.join(state, "scores.xlsx"),
@@ -657,7 +658,8 @@ class Monthly(Case):
     def act(self, world, state, i):
         import datetime as dt
 
-        from scoring.reports import monthly_figures, write_monthly
+        from scoring.excel.monthly import write_monthly
+        from scoring.selectors.monthly import monthly_figures
 
         data = monthly_figures(world.campaign, dt.date(*MONTH, 1))
         assert data["ranking"], "no ranking"

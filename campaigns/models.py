@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.bands import parse_bands
+from campaigns.stages import ScoreStage, Stage
 from villages.access import CoveringQuerySet, ScopedQuerySet
 from villages.models import UnitKind
 
@@ -33,8 +35,6 @@ class RuleMode(models.TextChoices):
 
 
 def validate_bands(text: str) -> None:
-    from scoring.rules import parse_bands
-
     try:
         parse_bands(text)
     except (ValueError, ArithmeticError):
@@ -158,8 +158,6 @@ class Campaign(models.Model):
 
     def stages(self) -> list[str]:
         """Return the score-entry stages this campaign uses, in order."""
-        from scoring.models import ScoreStage
-
         order = []
         if self.use_self_stage:
             order.append(ScoreStage.SELF)
@@ -167,6 +165,22 @@ class Campaign(models.Model):
             order.append(ScoreStage.TOWNSHIP)
         order.append(ScoreStage.COUNTY)
         return order
+
+    def stage_order(self) -> list[str]:
+        """The stages an assessment of this campaign goes through, ending with final."""
+        return [*self.stages(), Stage.FINAL]
+
+    def next_stage(self, stage: str) -> str | None:
+        """The stage after `stage` (None after final)."""
+        order = self.stage_order()
+        index = order.index(stage)
+        return order[index + 1] if index + 1 < len(order) else None
+
+    def previous_stage(self, stage: str) -> str | None:
+        """The stage before `stage` (None before the first one)."""
+        order = self.stage_order()
+        index = order.index(stage)
+        return order[index - 1] if index > 0 else None
 
 
 class AppliesTo(models.TextChoices):
@@ -261,6 +275,14 @@ class IndicatorQuerySet(CoveringQuerySet):
         """Indicators in force in catalogue version `version`."""
         return self.filter(version_from__lte=version).filter(
             models.Q(version_to__isnull=True) | models.Q(version_to__gt=version)
+        )
+
+    def applicable(self, campaign_id: int, version: int, kind: str):
+        """Indicators of a campaign's catalogue version that apply to a unit kind."""
+        return (
+            self.for_version(version)
+            .filter(dimension__campaign_id=campaign_id)
+            .filter(models.Q(dimension__applies_to=kind) | models.Q(dimension__applies_to="both"))
         )
 
 

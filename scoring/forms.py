@@ -6,8 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import IndicatorKind
+from scoring.inputs import ScoreInput, parse_points, validate_input
 from scoring.models import Period, period_label_validator
-from scoring.services import ScoreInput, parse_points, validate_input
 
 VETO_CHOICES = [("", "—"), ("no", _("No")), ("yes", _("Yes"))]
 

@@ -1,7 +1,7 @@
 """Scoring pages: periods, work lists, score entry, transitions, history, gaps, Excel sheets.
 
 Every object is fetched through `visible_to(user)`: another township's assessment is a 404.
-Who may change what is asked of scoring.permissions; the services re-check it.
+Who may change what is asked of the access policy (villages.policy); the services re-check it.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Campaign, Indicator
-from scoring import permissions
+from scoring.errors import InputErrors, ScoringError, StaleScores
 from scoring.forms import PeriodOpenForm, ReturnForm, ScoreRowForm, UploadForm
 from scoring.models import (
     Assessment,
@@ -48,17 +48,11 @@ from scoring.models import (
     Stage,
 )
 from scoring.selectors import (
-    due_date,
     entry_sheet,
     indicator_counts,
-    is_overdue,
-    stage_order,
     stage_totals,
 )
 from scoring.services import (
-    InputErrors,
-    ScoringError,
-    StaleScores,
     assessment_return,
     assessment_submit,
     assessments_submit,
@@ -68,6 +62,7 @@ from scoring.services import (
 )
 from villages.access import scope_for
 from villages.models import Region, Role
+from villages.policy import Action, may, role_stage
 
 PAGE_SIZE = 50
 
@@ -106,7 +101,7 @@ def _assessment_or_404(user, pk: int) -> Assessment:
 def period_list(request, slug: str):
     """A campaign's periods with their progress; county staff open new ones here."""
     campaign = get_object_or_404(Campaign.objects.visible_to(request.user), slug=slug)
-    can_open = permissions.can_open_period(request.user)
+    can_open = may(request.user, Action.OPEN_PERIOD)
     form = PeriodOpenForm(request.POST or None) if can_open else None
     if request.method == "POST":
         if not can_open:
@@ -135,7 +130,7 @@ def period_list(request, slug: str):
         counts[row["period_id"]][row["stage"]] = row["n"]
     for period in periods:
         period.stage_counts = [
-            (s, Stage(s).label, counts[period.id].get(s, 0)) for s in stage_order(campaign)
+            (s, Stage(s).label, counts[period.id].get(s, 0)) for s in campaign.stage_order()
         ]
     return render(
         request,
@@ -166,7 +161,7 @@ def work_list(request, slug: str, label: str):
     user = request.user
     period = _period_or_404(user, slug, label)
     campaign = period.campaign
-    order = stage_order(campaign)
+    order = campaign.stage_order()
     assessments = Assessment.objects.visible_to(user).filter(period=period)
 
     township = request.GET.get("township", "")
@@ -183,7 +178,7 @@ def work_list(request, slug: str, label: str):
     if q:
         assessments = assessments.filter(Q(unit__name__contains=q) | Q(unit__code__startswith=q))
     if overdue_only:
-        late = [s for s in order if is_overdue(period, s)]
+        late = [s for s in order if period.is_overdue(s)]
         assessments = assessments.filter(stage__in=late)
     # Progress and points of the current stage as subqueries rather than a join with GROUP BY:
     # PostgreSQL then works them out for the 50 rows of the page only (when the sort does not
@@ -226,9 +221,9 @@ def work_list(request, slug: str, label: str):
         a.dimension_scores = [results.get(d.id) for d in dims]
         scores = [r.score for r in results.values()]
         a.average = sum(scores) / len(scores) if scores else None
-        a.due = due_date(period, a.stage)
-        a.overdue = is_overdue(period, a.stage, today)
-        a.can_submit = permissions.can_submit(user, a.stage, a.unit.code)
+        a.due = period.due_on(a.stage)
+        a.overdue = period.is_overdue(a.stage, today)
+        a.can_submit = may(user, Action.SUBMIT, state=a.stage, code=a.unit.code)
     context = {
         "period": period,
         "campaign": campaign,
@@ -256,7 +251,7 @@ def work_list(request, slug: str, label: str):
 
 def _progress_by_township(user, period: Period) -> list[dict]:
     """Per township: units at each stage and how many are overdue (one query)."""
-    order = stage_order(period.campaign)
+    order = period.campaign.stage_order()
     rows = (
         Assessment.objects.visible_to(user)
         .filter(period=period)
@@ -279,7 +274,7 @@ def _progress_by_township(user, period: Period) -> list[dict]:
         )
         entry["stages"][row["stage"]] = row["n"]
         entry["total"] += row["n"]
-        if is_overdue(period, row["stage"], today):
+        if period.is_overdue(row["stage"], today):
             entry["overdue"] += row["n"]
     for entry in table.values():
         entry["cells"] = [entry["stages"][s] for s in order]
@@ -320,13 +315,17 @@ def _entry_context(request, assessment: Assessment, stage: str, forms: dict | No
     editable = (
         assessment.stage == stage
         and assessment.period.status == "open"
-        and permissions.can_score(user, stage, assessment.unit.code)
+        and may(user, Action.SCORE, state=stage, code=assessment.unit.code)
     )
     for block in sheet:
         for row in block.rows:
             ind = row.indicator
-            row.editable = editable and permissions.can_score(
-                user, stage, assessment.unit.code, ind.lead_department_id
+            row.editable = editable and may(
+                user,
+                Action.SCORE,
+                state=stage,
+                code=assessment.unit.code,
+                department_id=ind.lead_department_id,
             )
             if forms and ind.id in forms:
                 row.form = forms[ind.id]
@@ -338,7 +337,7 @@ def _entry_context(request, assessment: Assessment, stage: str, forms: dict | No
                     assessment_id=assessment.id,
                 )
     campaign = assessment.period.campaign
-    order = stage_order(campaign)
+    order = campaign.stage_order()
     return {
         "assessment": assessment,
         "period": assessment.period,
@@ -349,14 +348,14 @@ def _entry_context(request, assessment: Assessment, stage: str, forms: dict | No
         "editable": editable,
         "viewable_stages": [(s, Stage(s).label) for s in order if s in ScoreStage.values],
         "has_previous": order.index(stage) > 0 if stage in order else False,
-        "can_submit": permissions.can_submit(user, assessment.stage, assessment.unit.code)
+        "can_submit": may(user, Action.SUBMIT, state=assessment.stage, code=assessment.unit.code)
         and assessment.stage != Stage.FINAL
         and assessment.period.status == "open",
-        "can_return": permissions.can_return(user, assessment.stage, assessment.unit.code)
+        "can_return": may(user, Action.RETURN, state=assessment.stage, code=assessment.unit.code)
         and assessment.stage not in (Stage.FINAL, order[0]),
         "return_form": ReturnForm(initial={"version": assessment.version}),
-        "due": due_date(assessment.period, assessment.stage),
-        "overdue": is_overdue(assessment.period, assessment.stage),
+        "due": assessment.period.due_on(assessment.stage),
+        "overdue": assessment.period.is_overdue(assessment.stage),
         "is_final_stage_next": order[order.index(assessment.stage) + 1] == Stage.FINAL
         if assessment.stage != Stage.FINAL
         else False,
@@ -393,8 +392,12 @@ def _bound_forms(request, assessment: Assessment, stage: str, indicator_ids=None
             prefix = f"i{ind.id}"
             if f"{prefix}-version" not in request.POST:
                 continue
-            if not permissions.can_score(
-                request.user, stage, assessment.unit.code, ind.lead_department_id
+            if not may(
+                request.user,
+                Action.SCORE,
+                state=stage,
+                code=assessment.unit.code,
+                department_id=ind.lead_department_id,
             ):
                 continue
             forms[ind.id] = ScoreRowForm(
@@ -622,8 +625,12 @@ def evidence_list(request, pk: int, indicator_id: int):
     can_attach = (
         assessment.stage in ScoreStage.values
         and assessment.period.status == "open"
-        and permissions.can_score(
-            request.user, assessment.stage, assessment.unit.code, indicator.lead_department_id
+        and may(
+            request.user,
+            Action.SCORE,
+            state=assessment.stage,
+            code=assessment.unit.code,
+            department_id=indicator.lead_department_id,
         )
     )
     return render(
@@ -701,13 +708,10 @@ def gaps(request, slug: str, label: str):
 
 # --- Excel score sheets ---------------------------------------------------------------------
 
-# The stage whose sheet a user fills in: the one their role scores.
-UPLOAD_STAGE_FOR_ROLE = {role: stage for stage, role in permissions.STAGE_ROLE.items()}
-UPLOAD_STAGE_FOR_ROLE[Role.DEPARTMENT] = Stage.COUNTY
-
 
 def _sheet_stage(request) -> str | None:
-    stage = request.GET.get("stage") or UPLOAD_STAGE_FOR_ROLE.get(request.user.role)
+    """The stage whose sheet a user fills in: asked for, or the one their role scores."""
+    stage = request.GET.get("stage") or role_stage(request.user.role)
     if request.user.is_superuser and not stage:
         stage = Stage.COUNTY
     return stage if stage in ScoreStage.values else None
@@ -716,12 +720,12 @@ def _sheet_stage(request) -> str | None:
 @login_required
 def sheet_template(request, slug: str, label: str):
     """Download the score-sheet template of the user's units for this period and stage."""
-    from scoring.xlsx import template_build
+    from scoring.excel.template import template_build
 
     period = _period_or_404(request.user, slug, label)
     stage = _sheet_stage(request)
-    if stage is None or not permissions.can_score(
-        request.user, stage, scope_for(request.user).code
+    if stage is None or not may(
+        request.user, Action.SCORE, state=stage, code=scope_for(request.user).code
     ):
         raise PermissionDenied
     region = None
@@ -744,7 +748,8 @@ def sheet_template(request, slug: str, label: str):
 @login_required
 def sheet_upload(request, slug: str, label: str):
     """Upload a filled-in template: every error listed and nothing written, or all written."""
-    from scoring.xlsx import ImportErrors, scores_import
+    from scoring.errors import ImportErrors
+    from scoring.services.sheets import scores_import
 
     period = _period_or_404(request.user, slug, label)
     stage = _sheet_stage(request)

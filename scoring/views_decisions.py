@@ -25,6 +25,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Campaign, CampaignStatus, LevelTarget
+from campaigns.services import unit_targets_set
+from scoring.errors import ScoringError
 from scoring.models import (
     AdjustmentProposal,
     AdjustmentRun,
@@ -36,24 +38,23 @@ from scoring.models import (
     RectificationItem,
     RectificationStatus,
     Stage,
+    overdue_q,
 )
 from scoring.selectors import (
     effective_and_slow,
     level_distribution,
     rankings,
-    stage_order,
     targets_by_township,
 )
 from scoring.services import (
-    ScoringError,
     adjustment_confirm,
     adjustment_override,
     adjustment_propose,
     rectification_allowed,
     rectification_step,
-    unit_targets_set,
 )
 from scoring.views import safe_next
+from villages.errors import Refused
 from villages.models import Region, Role, Unit
 
 PAGE_SIZE = 100
@@ -317,7 +318,7 @@ def unit_targets(request, slug: str):
         else:
             try:
                 n = unit_targets_set(user=user, campaign=campaign, levels=levels, field=field)
-            except ScoringError as exc:
+            except Refused as exc:
                 messages.error(request, exc.message)
             else:
                 messages.success(request, _("Saved: %(n)d targets changed.") % {"n": n})
@@ -384,12 +385,6 @@ def ranking(request, slug: str, label: str):
 # --- rectification --------------------------------------------------------------------------
 
 
-def overdue_q(today=None) -> Q:
-    """Open items past their deadline (Asia/Shanghai calendar day)."""
-    today = today or timezone.localdate()
-    return Q(status=RectificationStatus.OPEN, deadline__lt=today)
-
-
 @login_required
 def rectification_list(request, slug: str):
     """The rectification ledger: filters, overdue marking, counts per township."""
@@ -432,9 +427,7 @@ def rectification_list(request, slug: str):
         PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     for item in page:
-        item.overdue = (
-            item.status == RectificationStatus.OPEN and item.deadline and item.deadline < today
-        )
+        item.overdue = item.is_overdue(today)
     return render(
         request,
         "scoring/rectification_list.html",
@@ -515,10 +508,7 @@ def rectification_detail(request, pk: int):
         for value, label in RectificationAction.choices
         if rectification_allowed(request.user, item, value)
     ]
-    today = timezone.localdate()
-    item.overdue = (
-        item.status == RectificationStatus.OPEN and item.deadline and item.deadline < today
-    )
+    item.overdue = item.is_overdue()
     return render(
         request,
         "scoring/rectification_detail.html",
@@ -628,7 +618,7 @@ def dashboard(request, slug: str):
         },
         "stages": [
             {"name": str(Stage(s).label), "value": stage_counts.get(s, 0)}
-            for s in stage_order(campaign)
+            for s in campaign.stage_order()
         ],
         "townships": {
             "names": [t.township.name for t in township_rows],
@@ -652,7 +642,7 @@ def dashboard(request, slug: str):
             "charts": charts,
             "levels": [(n, distribution.get(n, 0), county_targets.get(n)) for n in level_axis],
             "stage_counts": [
-                (str(Stage(s).label), stage_counts.get(s, 0)) for s in stage_order(campaign)
+                (str(Stage(s).label), stage_counts.get(s, 0)) for s in campaign.stage_order()
             ],
             "top_townships": township_rows[:5],
             "bottom_units": [r for r in unit_rows if r.total is not None][-10:][::-1],

@@ -17,15 +17,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Campaign
+from scoring import tasks
+from scoring.errors import ScoringError
 from scoring.models import ExportJob, ExportKind, JobStatus, Period, ReportRun
-from scoring.reports import previous_month
+from scoring.selectors.monthly import previous_month
 from scoring.services import (
     SMALL_EXPORT_ROWS,
-    ScoringError,
-    export_job_start,
     export_rows_estimate,
     export_write,
-    report_run_start,
 )
 from scoring.views import safe_next
 from villages.models import Region, Role
@@ -53,7 +52,7 @@ def report_list(request, slug: str):
             messages.error(request, _("Choose a month, e.g. 2026-10."))
         else:
             try:
-                run = report_run_start(
+                run = tasks.report_run_queue(
                     campaign=campaign,
                     month=month,
                     requested_by=request.user,
@@ -139,7 +138,7 @@ def export_start(request, slug: str):
         )
         if rows < SMALL_EXPORT_ROWS and request.POST.get("background") != "1":
             return _export_now(request, kind=kind, campaign=campaign, period=period, region=region)
-        job = export_job_start(
+        job = tasks.export_job_queue(
             user=request.user, kind=kind, campaign=campaign, period=period, region=region
         )
     except ScoringError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db import transaction
 from django.test import override_settings
 
 from tests import factories
@@ -19,6 +20,26 @@ from villages.models import UnitKind
 def pytest_configure(config):
     # WhiteNoise warns once per client that STATIC_ROOT (filled by collectstatic) is missing.
     config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
+@pytest.fixture(autouse=True)
+def _on_commit_as_in_autocommit(monkeypatch):
+    """Run on_commit callbacks at once when only the test's own transaction is open.
+
+    A test runs inside a transaction that is rolled back, so a callback registered on commit
+    would never run; in production, code outside any atomic block (a view) runs it at once.
+    Inside a block the code itself opened, callbacks still wait for that block to commit.
+    """
+    real = transaction.on_commit
+
+    def on_commit(func, using=None, robust=False):
+        connection = transaction.get_connection(using)
+        if all(getattr(a, "_from_testcase", False) for a in connection.atomic_blocks):
+            func()
+        else:
+            real(func, using, robust)
+
+    monkeypatch.setattr(transaction, "on_commit", on_commit)
 
 
 @pytest.fixture(autouse=True, scope="session")

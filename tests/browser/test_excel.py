@@ -7,8 +7,8 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
+from scoring.excel.template import FIRST_DATA_ROW, ROW_CODE, SCORE_SHEET
 from scoring.models import ChangeSource, Score, ScoreChange, ScoreStage, Stage
-from scoring.xlsx import FIRST_DATA_ROW, ROW_CODE, SCORE_SHEET
 from tests.browser.helpers import zh
 
 pytestmark = pytest.mark.django_db(transaction=True)

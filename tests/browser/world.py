@@ -30,6 +30,7 @@ from campaigns.models import (
     LevelTarget,
     Scheme,
 )
+from scoring.inputs import ScoreInput
 from scoring.models import (
     Assessment,
     ChangeSource,
@@ -41,7 +42,7 @@ from scoring.models import (
     ScoreStage,
     Stage,
 )
-from scoring.services import ScoreInput, assessment_submit, period_open, scores_save
+from scoring.services import assessment_submit, period_open, scores_save
 from villages.models import Department, Region, RegionLevel, Role, Unit, UnitKind, User
 
 PASSWORD = "Hongqi-Browser-2026"

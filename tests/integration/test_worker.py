@@ -21,7 +21,7 @@ from django.db import connection
 from openpyxl import load_workbook
 
 from config.celery import app as celery_app
-from scoring import services
+from scoring import tasks
 from scoring.models import ExportJob, ExportKind, JobStatus, ReportRun
 from tests.scoring.report_fixture import OCTOBER, report_world_build
 
@@ -138,7 +138,7 @@ def running_worker(media: Path, log: Path):
 
 def test_a_worker_produces_the_monthly_report(world, media, tmp_path):
     with running_worker(media, tmp_path / "worker.log") as worker:
-        run = services.report_run_start(campaign=world.campaign, month=OCTOBER, trigger="worker")
+        run = tasks.report_run_queue(campaign=world.campaign, month=OCTOBER, trigger="worker")
         run = worker.wait_for(ReportRun, run.pk)
         assert run.status == JobStatus.DONE, run.error
         assert run.attempts == 1
@@ -158,7 +158,7 @@ def test_a_worker_produces_the_monthly_report(world, media, tmp_path):
 def test_a_worker_runs_an_export_to_100_percent(world, media, tmp_path, county_staff):
     seen: list[int] = []
     with running_worker(media, tmp_path / "worker.log") as worker:
-        job = services.export_job_start(
+        job = tasks.export_job_queue(
             user=county_staff,
             kind=ExportKind.SCORES,
             campaign=world.campaign,

@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 from campaigns.models import Dimension, RuleMode
+from scoring.errors import ScoringError
 from scoring.management.commands.run_adjustment import Command as RunAdjustment
 from scoring.models import (
     AdjustmentProposal,
@@ -40,12 +41,7 @@ from scoring.models import (
     ProposalAction,
     Stage,
 )
-from scoring.services import (
-    ScoringError,
-    adjustment_confirm,
-    adjustment_override,
-    adjustment_propose,
-)
+from scoring.services import adjustment_confirm, adjustment_override, adjustment_propose
 from tests import factories
 from tests.scoring import builders
 from villages.models import Unit

@@ -22,7 +22,9 @@ from django.utils.html import escape
 from django.utils.translation import gettext
 from openpyxl import load_workbook
 
-from scoring import exports, services
+from scoring import errors, services, tasks
+from scoring.excel import exports as export_writers
+from scoring.excel.exports import write_scores
 from scoring.models import (
     Assessment,
     ExportJob,
@@ -170,10 +172,10 @@ def test_write_scores_is_cut_to_the_users_scope_and_region(
 
 
 def test_write_scores_reports_progress_by_chunk(world, tmp_path, monkeypatch):
-    chunks = exports._chunks
-    monkeypatch.setattr(exports, "_chunks", lambda items: chunks(items, 3))
+    chunks = export_writers.chunks
+    monkeypatch.setattr(export_writers, "chunks", lambda items: chunks(items, 3))
     calls = []
-    exports.write_scores(
+    write_scores(
         tmp_path / "s.xlsx",
         period=world.periods["2026Q3"],
         progress=lambda d, t: calls.append((d, t)),
@@ -211,7 +213,7 @@ def _peak(path, period) -> int:
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
-        exports.write_scores(path, period=period)
+        write_scores(path, period=period)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -229,10 +231,10 @@ def test_write_scores_memory_stays_flat(county, township_b, tmp_path, monkeypatc
     large = _scored_period(campaign, indicators, "2027Q2", units)
     # Both runs read scores 50 assessments at a time, so that only what is kept per row can
     # make the larger one need more.
-    chunks = exports._chunks
-    monkeypatch.setattr(exports, "_chunks", lambda items: chunks(items, 50))
+    chunks = export_writers.chunks
+    monkeypatch.setattr(export_writers, "chunks", lambda items: chunks(items, 50))
     for period in (small, large):  # imports, caches, compiled queries
-        exports.write_scores(tmp_path / "warm.xlsx", period=period)
+        write_scores(tmp_path / "warm.xlsx", period=period)
     peak_small = _peak(tmp_path / "small.xlsx", small)
     peak_large = _peak(tmp_path / "large.xlsx", large)
     assert load_workbook(tmp_path / "large.xlsx").worksheets[0].max_row == 1 + 400
@@ -438,15 +440,15 @@ def test_formula_like_names_come_back_as_text(world, tmp_path, kind, period, uni
 
 @pytest.mark.parametrize("kind", [ExportKind.SCORES, ExportKind.RANKING])
 def test_period_exports_need_a_period(world, tmp_path, kind):
-    with pytest.raises(services.ScoringError):
+    with pytest.raises(errors.ScoringError):
         services.export_write(tmp_path / "x.xlsx", kind=kind, campaign=world.campaign)
     assert not (tmp_path / "x.xlsx").exists()
 
 
 def test_unknown_export_kind_is_refused(world, tmp_path):
-    with pytest.raises(services.ScoringError):
+    with pytest.raises(errors.ScoringError):
         services.export_write(tmp_path / "x.xlsx", kind="pdf", campaign=world.campaign)
-    with pytest.raises(services.ScoringError):
+    with pytest.raises(errors.ScoringError):
         services.export_job_start(user=None, kind="pdf", campaign=world.campaign)
     assert not ExportJob.objects.exists()
 
@@ -479,7 +481,7 @@ def job_for(user, world, kind=ExportKind.SCORES, period="2026Q3", **kw) -> Expor
 def test_export_job_reports_progress_then_rows_and_file(world, county_staff, media, monkeypatch):
     job = job_for(county_staff, world)
     seen = []
-    real = exports.write_scores
+    real = write_scores
 
     def spying(path, *, progress, **kw):
         def spy(done, total):
@@ -489,9 +491,9 @@ def test_export_job_reports_progress_then_rows_and_file(world, county_staff, med
 
         return real(path, progress=spy, **kw)
 
-    chunks = exports._chunks
-    monkeypatch.setattr(exports, "_chunks", lambda items: chunks(items, 1))
-    monkeypatch.setattr(exports, "write_scores", spying)
+    chunks = export_writers.chunks
+    monkeypatch.setattr(export_writers, "chunks", lambda items: chunks(items, 1))
+    monkeypatch.setattr("scoring.services.jobs.write_scores", spying)
 
     done = services.export_job_execute(job_id=job.pk)
 
@@ -524,7 +526,7 @@ def test_a_failing_export_is_marked_failed_and_leaves_no_file(
         progress(200, 400)
         raise RuntimeError("磁盘已满")
 
-    monkeypatch.setattr(exports, "write_roster", broken)
+    monkeypatch.setattr("scoring.services.jobs.write_roster", broken)
     job = job_for(county_staff, world, kind=ExportKind.ROSTER, period=None)
     with pytest.raises(RuntimeError):
         services.export_job_execute(job_id=job.pk)
@@ -539,7 +541,7 @@ def test_a_failing_export_is_marked_failed_and_leaves_no_file(
 
 
 def test_export_job_start_queues_and_runs(world, county_staff, media, eager):
-    job = services.export_job_start(
+    job = tasks.export_job_queue(
         user=county_staff,
         kind=ExportKind.RANKING,
         campaign=world.campaign,
@@ -553,11 +555,9 @@ def test_unreachable_broker_marks_the_job_failed_with_the_message(world, county_
     with (
         translation.override("zh-hans"),
         broker_down(),
-        pytest.raises(services.QueueError) as excinfo,
+        pytest.raises(errors.QueueError) as excinfo,
     ):
-        services.export_job_start(
-            user=county_staff, kind=ExportKind.ROSTER, campaign=world.campaign
-        )
+        tasks.export_job_queue(user=county_staff, kind=ExportKind.ROSTER, campaign=world.campaign)
     message = zh("The job could not be queued; try again in a few minutes.")
     assert excinfo.value.message == message
     job = ExportJob.objects.get()

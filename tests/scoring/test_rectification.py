@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from scoring.errors import ScoringError
 from scoring.models import (
     Assessment,
     RectificationAction,
@@ -25,12 +26,7 @@ from scoring.models import (
     ScoreStage,
     Stage,
 )
-from scoring.services import (
-    ScoringError,
-    assessments_submit,
-    rectification_allowed,
-    rectification_step,
-)
+from scoring.services import assessments_submit, rectification_allowed, rectification_step
 from tests import factories
 from tests.scoring import builders
 

@@ -21,9 +21,10 @@ from django.utils.translation import gettext
 from openpyxl import load_workbook
 
 from config.celery import app as celery_app
-from scoring import reports, services, tasks
+from scoring import errors, services, tasks
+from scoring.excel.monthly import write_monthly
 from scoring.models import HoldingChangeKind, JobStatus, ReportRun, Stage
-from scoring.reports import month_bounds, monthly_figures, previous_month, write_monthly
+from scoring.selectors.monthly import BOTTOM, month_bounds, monthly_figures, previous_month
 from tests import factories
 from tests.scoring.report_fixture import (
     OCTOBER,
@@ -252,7 +253,7 @@ def test_bottom_units_stop_at_ten(world, township_a):
                 value=value,
             )
     data = monthly_figures(world.campaign, OCTOBER)
-    assert len(data["bottom"]) == reports.BOTTOM == 10
+    assert len(data["bottom"]) == BOTTOM == 10
     assert [row["unit"] for row in data["bottom"]] == [f"新村{i}" for i in range(10, 20)]
     assert [row["total"] for row in data["bottom"]] == [i / 2 for i in range(10, 20)]
 
@@ -376,7 +377,7 @@ def test_write_monthly_keeps_formula_like_names_as_text(october, tmp_path):
 
 
 def produce(world, month=OCTOBER, **kw) -> ReportRun:
-    run = services.report_run_start(campaign=world.campaign, month=month, enqueue=False, **kw)
+    run = services.report_run_start(campaign=world.campaign, month=month, **kw)
     services.report_run_execute(run_id=run.pk)
     return ReportRun.objects.get(pk=run.pk)
 
@@ -423,8 +424,8 @@ def test_a_failing_report_is_marked_failed_with_the_reason_and_offers_no_file(
     def boom(campaign, month):
         raise RuntimeError("数据库读取失败")
 
-    monkeypatch.setattr(reports, "monthly_figures", boom)
-    run = services.report_run_start(campaign=world.campaign, month=OCTOBER, enqueue=False)
+    monkeypatch.setattr("scoring.services.jobs.monthly_figures", boom)
+    run = services.report_run_start(campaign=world.campaign, month=OCTOBER)
     with pytest.raises(RuntimeError):
         services.report_run_execute(run_id=run.pk)
     run.refresh_from_db()
@@ -447,8 +448,8 @@ def test_a_failed_rerun_keeps_the_good_file_on_disk_but_offers_none(
     world, media, monkeypatch, client, county_staff
 ):
     good = produce(world)
-    monkeypatch.setattr(reports, "write_monthly", lambda path, data: 1 / 0)
-    services.report_run_start(campaign=world.campaign, month=OCTOBER, enqueue=False)
+    monkeypatch.setattr("scoring.services.jobs.write_monthly", lambda path, data: 1 / 0)
+    services.report_run_start(campaign=world.campaign, month=OCTOBER)
     with pytest.raises(ZeroDivisionError):
         services.report_run_execute(run_id=good.pk)
     run = ReportRun.objects.get(pk=good.pk)
@@ -467,8 +468,8 @@ def test_a_run_being_produced_cannot_be_started_again(world):
     ReportRun.objects.create(
         campaign=world.campaign, month=OCTOBER, status=JobStatus.RUNNING, started_at=timezone.now()
     )
-    with pytest.raises(services.ScoringError):
-        services.report_run_start(campaign=world.campaign, month=OCTOBER, enqueue=False)
+    with pytest.raises(errors.ScoringError):
+        services.report_run_start(campaign=world.campaign, month=OCTOBER)
 
 
 def test_a_run_stuck_for_over_half_an_hour_can_be_started_again(world):
@@ -478,12 +479,12 @@ def test_a_run_stuck_for_over_half_an_hour_can_be_started_again(world):
         status=JobStatus.RUNNING,
         started_at=timezone.now() - dt.timedelta(minutes=31),
     )
-    run = services.report_run_start(campaign=world.campaign, month=OCTOBER, enqueue=False)
+    run = services.report_run_start(campaign=world.campaign, month=OCTOBER)
     assert run.status == JobStatus.QUEUED
 
 
 def test_report_run_start_queues_the_task_and_it_runs(world, media, eager):
-    run = services.report_run_start(campaign=world.campaign, month=OCTOBER, trigger="x")
+    run = tasks.report_run_queue(campaign=world.campaign, month=OCTOBER, trigger="x")
     run.refresh_from_db()
     assert run.status == JobStatus.DONE
     assert run.file
@@ -493,9 +494,9 @@ def test_unreachable_broker_marks_the_run_failed_with_the_message(world):
     with (
         translation.override("zh-hans"),
         broker_down(),
-        pytest.raises(services.QueueError) as excinfo,
+        pytest.raises(errors.QueueError) as excinfo,
     ):
-        services.report_run_start(campaign=world.campaign, month=OCTOBER)
+        tasks.report_run_queue(campaign=world.campaign, month=OCTOBER)
     message = zh("The job could not be queued; try again in a few minutes.")
     assert excinfo.value.message == message
     run = ReportRun.objects.get(campaign=world.campaign, month=OCTOBER)
@@ -769,7 +770,7 @@ def test_command_refuses_a_bad_campaign_or_month(world, campaign, month):
 
 
 def test_command_reports_a_failed_run(world, media, monkeypatch):
-    monkeypatch.setattr(reports, "monthly_figures", lambda c, m: 1 / 0)
+    monkeypatch.setattr("scoring.services.jobs.monthly_figures", lambda c, m: 1 / 0)
     with pytest.raises(CommandError):
         call_command("monthly_report", "--campaign", world.campaign.slug, "--month", "2026-10")
     assert ReportRun.objects.get().status == JobStatus.FAILED

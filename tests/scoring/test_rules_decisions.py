@@ -9,19 +9,17 @@ from decimal import Decimal as D
 
 import pytest
 
+from campaigns.bands import DEFAULT_BANDS, Band, parse_bands
 from scoring.rules import (
     AWARD,
-    DEFAULT_BANDS,
     KEEP,
     WITHDRAW,
-    Band,
     DimensionResult,
     band_dimensions,
     band_level,
     dimension_action,
     dimension_result,
     lost_points,
-    parse_bands,
     total_score,
 )
 

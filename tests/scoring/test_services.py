@@ -20,6 +20,8 @@ from django.utils.translation import gettext
 
 from campaigns.models import CampaignStatus, Indicator, IndicatorKind
 from scoring import services
+from scoring.errors import InputErrors, LockedError, ScoringError, StaleScores
+from scoring.inputs import ScoreInput, parse_points, validate_input
 from scoring.models import (
     Assessment,
     AssessmentEvent,
@@ -29,15 +31,6 @@ from scoring.models import (
     Score,
     ScoreChange,
     Stage,
-)
-from scoring.services import (
-    InputErrors,
-    LockedError,
-    ScoreInput,
-    ScoringError,
-    StaleScores,
-    parse_points,
-    validate_input,
 )
 from tests import factories
 from villages.access import scope_for

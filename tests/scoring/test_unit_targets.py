@@ -6,8 +6,9 @@ import pytest
 from django.urls import reverse
 
 from campaigns.models import UnitTarget
-from scoring.services import ScoringError, unit_targets_set
+from campaigns.services import unit_targets_set
 from tests import factories
+from villages.errors import Refused
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +66,7 @@ def test_it_refuses_levels_out_of_range_or_not_numbers(client, campaign, county_
 
 
 def test_the_service_refuses_units_outside_the_scope(campaign, township_official, unit_b):
-    with pytest.raises(ScoringError):
+    with pytest.raises(Refused):
         unit_targets_set(
             user=township_official, campaign=campaign, levels={unit_b.pk: 3}, field="recommended"
         )

@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 
 from campaigns.models import IndicatorKind
 from scoring import services
+from scoring.inputs import ScoreInput
 from scoring.models import (
     Assessment,
     AssessmentEvent,
@@ -31,7 +32,6 @@ from scoring.models import (
     ScoreChange,
     Stage,
 )
-from scoring.services import ScoreInput
 from tests import factories
 from villages.models import UnitKind
 

@@ -22,14 +22,18 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 
 from campaigns.models import AppliesTo, IndicatorKind
-from scoring import permissions, xlsx
+from scoring.errors import ImportErrors, InputErrors, ScoringError
+from scoring.excel.guard import OLE_MAGIC
+from scoring.excel.template import FIRST_DATA_ROW, META_SHEET, ROW_CODE, SCORE_SHEET, template_build
+from scoring.inputs import ScoreInput
 from scoring.models import ChangeSource, Score, ScoreChange, ScoreStage, Stage
-from scoring.services import InputErrors, ScoreInput, scores_save
-from scoring.xlsx import ImportErrors, scores_import, template_build
+from scoring.services import scores_save
+from scoring.services.sheets import scores_import
 from tests import factories
 from villages.models import UnitKind
+from villages.policy import Action, may
 
-FIRST = xlsx.FIRST_DATA_ROW
+FIRST = FIRST_DATA_ROW
 
 
 # --- fixtures -------------------------------------------------------------------------------
@@ -154,7 +158,7 @@ def save(workbook) -> bytes:
 
 
 def column_of(ws, code: str, field: str = "value") -> int:
-    for cell in ws[xlsx.ROW_CODE]:
+    for cell in ws[ROW_CODE]:
         if cell.value == code:
             return cell.column + (1 if field == "note" else 0)
     raise AssertionError(f"no column for {code}")
@@ -174,7 +178,7 @@ def cell(ws, unit_code: str, code: str, field: str = "value"):
 def edited(content: bytes, changes: dict) -> bytes:
     """Return the template with {(unit_code, indicator_code, field): value} typed in."""
     workbook = load(content)
-    ws = workbook[xlsx.SCORE_SHEET]
+    ws = workbook[SCORE_SHEET]
     for (unit_code, code, field), value in changes.items():
         cell(ws, unit_code, code, field).value = value
     return save(workbook)
@@ -231,7 +235,7 @@ def minimal_zip(extra: dict[str, bytes]) -> bytes:
 
 
 def test_it_lays_out_headers_grouped_by_dimension(sheet_bytes, indicators):
-    ws = load(sheet_bytes)[xlsx.SCORE_SHEET]
+    ws = load(sheet_bytes)[SCORE_SHEET]
     assert "五星支部创建" in ws["A1"].value and "2026Q4" in ws["A1"].value
     assert _("4. An empty cell leaves the stored score (or note) unchanged.") in ws["A2"].value
     assert [ws.cell(4, c).value for c in (1, 2, 3)] == [
@@ -278,7 +282,7 @@ def test_it_lays_out_headers_grouped_by_dimension(sheet_bytes, indicators):
 def test_it_prefills_current_scores_and_greys_what_does_not_apply(
     sheet_bytes, unit_a, community_a, unit_a2, unit_b
 ):
-    ws = load(sheet_bytes)[xlsx.SCORE_SHEET]
+    ws = load(sheet_bytes)[SCORE_SHEET]
     # Rows in code order, only township A (the official's scope).
     codes = [ws.cell(r, 1).value for r in range(FIRST, ws.max_row + 1)]
     assert codes == sorted([unit_a.code, community_a.code, unit_a2.code])
@@ -307,7 +311,7 @@ def test_it_prefills_current_scores_and_greys_what_does_not_apply(
 
 
 def test_it_validates_cells_in_excel(sheet_bytes, unit_a, community_a):
-    ws = load(sheet_bytes)[xlsx.SCORE_SHEET]
+    ws = load(sheet_bytes)[SCORE_SHEET]
     by_column = {}
     for validation in ws.data_validations.dataValidation:
         for cell_range in validation.sqref.ranges:
@@ -335,7 +339,7 @@ def test_it_carries_a_hidden_signed_meta_sheet(
     sheet_bytes, township_official, indicators, township_a
 ):
     workbook = load(sheet_bytes)
-    meta = workbook[xlsx.META_SHEET]
+    meta = workbook[META_SHEET]
     assert meta.sheet_state == "hidden"
     facts = {row[0]: row[1] for row in meta.iter_rows(max_row=8, values_only=True)}
     assert facts["format"] == "hongqi-score-template/1"
@@ -361,14 +365,14 @@ def test_it_builds_for_a_region_and_for_a_department(
         template_build(
             user=county_staff, period=quarter, stage=ScoreStage.COUNTY, region=township_a
         )
-    )[xlsx.SCORE_SHEET]
+    )[SCORE_SHEET]
     codes = {ws.cell(r, 1).value for r in range(FIRST, ws.max_row + 1)}
     assert unit_a.code in codes and unit_b.code not in codes
     # The lead department sees the whole county but only the indicator it leads.
     ws = load(template_build(user=department_user, period=quarter, stage=ScoreStage.COUNTY))[
-        xlsx.SCORE_SHEET
+        SCORE_SHEET
     ]
-    assert [c.value for c in ws[xlsx.ROW_CODE] if c.value] == ["2.1"]
+    assert [c.value for c in ws[ROW_CODE] if c.value] == ["2.1"]
     codes = {ws.cell(r, 1).value for r in range(FIRST, ws.max_row + 1)}
     assert {unit_a.code, unit_b.code} <= codes
 
@@ -377,7 +381,7 @@ def test_it_refuses_a_template_for_a_stage_the_user_does_not_score(
     village_secretary, leader, quarter, scores
 ):
     for user, stage in [(village_secretary, ScoreStage.TOWNSHIP), (leader, ScoreStage.COUNTY)]:
-        with pytest.raises(xlsx.ScoringError):
+        with pytest.raises(ScoringError):
             template_build(user=user, period=quarter, stage=stage)
 
 
@@ -506,11 +510,17 @@ def test_it_imports_with_the_same_queries_for_one_or_many_rows(
 
 
 def test_a_department_may_not_score_an_indicator_nobody_leads(department_user, unit_a):
-    assert permissions.can_score(department_user, ScoreStage.COUNTY, unit_a.code)
-    assert permissions.can_score(
-        department_user, ScoreStage.COUNTY, unit_a.code, department_user.department_id
+    assert may(department_user, Action.SCORE, state=ScoreStage.COUNTY, code=unit_a.code)
+    assert may(
+        department_user,
+        Action.SCORE,
+        state=ScoreStage.COUNTY,
+        code=unit_a.code,
+        department_id=department_user.department_id,
     )
-    assert not permissions.can_score(department_user, ScoreStage.COUNTY, unit_a.code, None)
+    assert not may(
+        department_user, Action.SCORE, state=ScoreStage.COUNTY, code=unit_a.code, department_id=None
+    )
 
 
 def test_it_lets_a_department_import_its_own_indicator(
@@ -556,7 +566,7 @@ def test_it_refuses_random_bytes_named_xlsx(township_official, db):
 
 def test_it_refuses_a_legacy_xls(township_official, db):
     errors = refused(
-        township_official, xlsx.OLE_MAGIC + os.urandom(2000), "legacy_xls", name="评分表.xls"
+        township_official, OLE_MAGIC + os.urandom(2000), "legacy_xls", name="评分表.xls"
     )
     assert ".xls" in errors[0].reason
 
@@ -597,7 +607,7 @@ def test_it_refuses_an_empty_workbook(township_official, db):
 
 def test_it_refuses_another_workbook_or_template(township_official, sheet_bytes):
     other = Workbook()
-    other.active.title = xlsx.SCORE_SHEET
+    other.active.title = SCORE_SHEET
     other.active.append(["区划代码", "村名", "得分"])
     other.active.append(["410527100001", "东街村", 9])
     errors = refused(township_official, save(other), "not_template")
@@ -608,13 +618,13 @@ def test_it_refuses_another_workbook_or_template(township_official, sheet_bytes)
     )
     # A template of another system (or version) carries another marker.
     workbook = load(sheet_bytes)
-    workbook[xlsx.META_SHEET]["B1"] = "other-template/2"
+    workbook[META_SHEET]["B1"] = "other-template/2"
     refused(township_official, save(workbook), "not_template")
 
 
 def test_it_refuses_an_edited_meta_sheet(township_official, sheet_bytes):
     workbook = load(sheet_bytes)
-    meta = workbook[xlsx.META_SHEET]
+    meta = workbook[META_SHEET]
     signature = next(row for row in meta.iter_rows() if row[0].value == "signature")[1]
     signature.value = signature.value[:-3] + "xyz"
     errors = refused(township_official, save(workbook), "meta_changed")
@@ -623,26 +633,26 @@ def test_it_refuses_an_edited_meta_sheet(township_official, sheet_bytes):
 
 def test_it_refuses_a_template_without_its_score_sheet(township_official, sheet_bytes):
     workbook = load(sheet_bytes)
-    workbook[xlsx.SCORE_SHEET].title = "Sheet1"
+    workbook[SCORE_SHEET].title = "Sheet1"
     refused(township_official, save(workbook), "missing_sheet")
 
 
 def test_it_refuses_moved_columns(township_official, sheet_bytes):
     workbook = load(sheet_bytes)
-    workbook[xlsx.SCORE_SHEET].delete_cols(5)  # the note column of 1.1
+    workbook[SCORE_SHEET].delete_cols(5)  # the note column of 1.1
     errors = refused(township_official, save(workbook), *["header_mismatch"] * 5)
     assert (errors[0].row, errors[0].column, errors[0].header) == (5, "F", "1.2")
 
 
 def test_it_refuses_too_many_rows(township_official, sheet_bytes):
     workbook = load(sheet_bytes)
-    workbook[xlsx.SCORE_SHEET].cell(5001, 1, "410527100001")
+    workbook[SCORE_SHEET].cell(5001, 1, "410527100001")
     refused(township_official, save(workbook), "too_many_rows")
 
 
 def test_it_refuses_too_many_columns(township_official, sheet_bytes):
     workbook = load(sheet_bytes)
-    workbook[xlsx.SCORE_SHEET].cell(9, 1001, 1)
+    workbook[SCORE_SHEET].cell(9, 1001, 1)
     refused(township_official, save(workbook), "too_many_columns")
 
 
@@ -679,7 +689,7 @@ def test_it_refuses_a_user_who_does_not_score_that_stage(sheet_bytes, village_se
 def test_it_refuses_a_bad_cell(sheet_bytes, township_official, unit_a, code, field, typed, error):
     content = edited(sheet_bytes, {(unit_a.code, code, field): typed})
     errors = refused(township_official, content, error)
-    ws = load(content)[xlsx.SCORE_SHEET]
+    ws = load(content)[SCORE_SHEET]
     target = cell(ws, unit_a.code, code, field)
     assert (errors[0].sheet, errors[0].row, errors[0].column) == (
         "评分表",
@@ -706,7 +716,7 @@ def test_it_refuses_unknown_and_out_of_scope_units_alike(
     sheet_bytes, township_official, unit_a, unit_b
 ):
     workbook = load(sheet_bytes)
-    ws = workbook[xlsx.SCORE_SHEET]
+    ws = workbook[SCORE_SHEET]
     ws.cell(row_of(ws, unit_a.code), 1).value = "410527100999"
     ws.cell(20, 1).value = unit_b.code  # another township's village: not found, not "forbidden"
     ws.cell(20, 4).value = 5
@@ -717,7 +727,7 @@ def test_it_refuses_unknown_and_out_of_scope_units_alike(
 
 def test_it_refuses_a_duplicated_unit_row(sheet_bytes, township_official, unit_a):
     workbook = load(sheet_bytes)
-    ws = workbook[xlsx.SCORE_SHEET]
+    ws = workbook[SCORE_SHEET]
     first = row_of(ws, unit_a.code)
     ws.cell(20, 1).value = unit_a.code
     ws.cell(20, 4).value = 9
@@ -808,10 +818,10 @@ def test_it_maps_a_late_refusal_by_the_service_to_its_cell(
             {(assessments["东街村"].id, indicators["1.2"].id): [("note", "too late")]}
         )
 
-    monkeypatch.setattr(xlsx, "scores_save", refuse)
+    monkeypatch.setattr("scoring.services.sheets.scores_save", refuse)
     content = edited(sheet_bytes, {(unit_a.code, "1.2", "value"): 5})
     errors = refused(township_official, content, "invalid")
-    ws = load(content)[xlsx.SCORE_SHEET]
+    ws = load(content)[SCORE_SHEET]
     target = cell(ws, unit_a.code, "1.2", "note")
     assert (errors[0].row, errors[0].column, errors[0].reason) == (
         target.row,
@@ -840,13 +850,13 @@ def test_export_xlsx_writes_a_template_for_a_region(
     )
     assert str(path) in out.getvalue()
     workbook = load(path.read_bytes())
-    facts = {r[0]: r[1] for r in workbook[xlsx.META_SHEET].iter_rows(max_row=7, values_only=True)}
+    facts = {r[0]: r[1] for r in workbook[META_SHEET].iter_rows(max_row=7, values_only=True)}
     assert (facts["stage"], facts["region"], facts["generated_by"]) == (
         "township",
         township_a.code,
         None,
     )
-    ws = workbook[xlsx.SCORE_SHEET]
+    ws = workbook[SCORE_SHEET]
     codes = {ws.cell(r, 1).value for r in range(FIRST, ws.max_row + 1)}
     assert {unit_a.code, unit_a2.code} <= codes and unit_b.code not in codes
     # A template made on the command line is uploaded like any other.
@@ -868,9 +878,9 @@ def test_export_xlsx_defaults_to_county_stage_for_a_county(
         stdout=io.StringIO(),
     )
     workbook = load(path.read_bytes())
-    facts = {r[0]: r[1] for r in workbook[xlsx.META_SHEET].iter_rows(max_row=7, values_only=True)}
+    facts = {r[0]: r[1] for r in workbook[META_SHEET].iter_rows(max_row=7, values_only=True)}
     assert (facts["stage"], facts["generated_by"]) == ("county", "zuzhibu")
-    ws = workbook[xlsx.SCORE_SHEET]
+    ws = workbook[SCORE_SHEET]
     assert unit_b.code in {ws.cell(r, 1).value for r in range(FIRST, ws.max_row + 1)}
 
 
@@ -923,7 +933,7 @@ def test_import_scores_prints_every_error_and_writes_nothing(
     with pytest.raises(CommandError):
         call_command("import_scores", str(path), "--user=chengguan", stderr=err)
     assert db_state() == before
-    ws = load(sheet_bytes)[xlsx.SCORE_SHEET]
+    ws = load(sheet_bytes)[SCORE_SHEET]
     assert err.getvalue().strip().splitlines() == [
         f"评分表!D{row_of(ws, unit_a.code)} ({header('1.1')}): "
         + _("Formulas are not accepted; type the value itself."),

@@ -28,7 +28,8 @@ STALL = os.environ.get("HONGQI_STALL_FILE")
 @task_prerun.connect
 def stall_the_report_writer(**_kwargs) -> None:
     """Wrap the report writer once Django is set up (it is not when this module is imported)."""
-    from scoring import reports
+    # The job service looks the writer up in its own module: wrap it there.
+    from scoring.services import jobs as reports
 
     if not STALL or getattr(reports.write_monthly, "stalls", False):
         return

@@ -20,8 +20,9 @@ import psycopg2
 import pytest
 from django.db import connection
 
+from scoring.inputs import ScoreInput
 from scoring.models import ScoreStage
-from scoring.services import ScoreInput, scores_save
+from scoring.services import scores_save
 from tests.security.world import world_build
 
 pytestmark = [

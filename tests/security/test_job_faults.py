@@ -30,7 +30,7 @@ from django.utils.translation import gettext
 from openpyxl import load_workbook
 
 from config.celery import app as celery_app
-from scoring import services
+from scoring import tasks
 from scoring.models import ExportJob, JobStatus, ReportRun
 from tests.integration.test_worker import worker_database_url
 from tests.scoring.report_fixture import OCTOBER, broker_down, report_world_build
@@ -136,7 +136,7 @@ def test_a_report_worker_killed_mid_write_is_retried_and_never_offers_half_a_fil
     first = FaultWorker(media, log, stall)
     second = None
     try:
-        run = services.report_run_start(campaign=world.campaign, month=OCTOBER, trigger="fault")
+        run = tasks.report_run_queue(campaign=world.campaign, month=OCTOBER, trigger="fault")
         wait_until(lambda: Path(f"{stall}.reached").exists(), "the stall point", log)
         run.refresh_from_db()
         assert run.status == JobStatus.RUNNING

@@ -25,6 +25,8 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from scoring import services
+from scoring.errors import ScoringError
+from scoring.inputs import ScoreInput
 from scoring.models import (
     AdjustmentProposal,
     AdjustmentRun,
@@ -40,7 +42,6 @@ from scoring.models import (
     ScoreStage,
     Stage,
 )
-from scoring.services import ScoringError
 from tests import factories
 from tests.scoring.builders import county_scores
 from tests.security.world import MONTH, world_build
@@ -185,7 +186,7 @@ def test_a_save_racing_a_submit_lands_before_the_stage_moves_or_is_refused(world
                 user=official,
                 stage=ScoreStage.TOWNSHIP,
                 inputs=[
-                    services.ScoreInput(
+                    ScoreInput(
                         assessment_id=assessment.id,
                         indicator_id=item.id,
                         value=new,
@@ -288,7 +289,7 @@ def test_two_monthly_reports_of_the_same_month_leave_one_run_and_one_file(world,
         def produce(user):
             def start_and_execute():
                 started = services.report_run_start(
-                    campaign=campaign, month=MONTH, requested_by=user, enqueue=False
+                    campaign=campaign, month=MONTH, requested_by=user
                 )
                 # As two workers would, each runs the task it was handed.
                 services.report_run_execute(run_id=started.pk)

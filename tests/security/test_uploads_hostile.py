@@ -5,7 +5,7 @@ Hypothesis draws malformed workbooks of ten kinds (random bytes named .xlsx, an 
 truncated or bit-flipped zips, zip bombs of four shapes, enormous dimensions claimed in the sheet
 XML, cells of the wrong type, merged cells, formulas, hidden, extra and renamed sheets, random
 edits anywhere in the template including its hidden meta sheet) and feeds each to
-`scoring.xlsx.scores_import` and through the upload view. For every input:
+`scoring.services.sheets.scores_import` and through the upload view. For every input:
 - the only exception is the module's ImportErrors, each error with a code;
 - refused: the Score and ScoreChange tables are exactly as before; accepted: one ScoreChange
   per change reported, by the uploading user;
@@ -32,9 +32,11 @@ from openpyxl import load_workbook
 from openpyxl.cell.cell import MergedCell
 from openpyxl.worksheet.formula import ArrayFormula
 
-from scoring import xlsx
+from scoring.errors import ImportErrors
+from scoring.excel.guard import MAX_ROWS, MAX_UPLOAD_BYTES, MAX_ZIP_MEMBERS, OLE_MAGIC
+from scoring.excel.template import FIRST_DATA_ROW, META_SHEET, ROW_CODE, SCORE_SHEET, template_build
 from scoring.models import Score, ScoreChange, ScoreStage
-from scoring.xlsx import ImportErrors, scores_import
+from scoring.services.sheets import scores_import
 from tests.security.world import world_build
 
 pytestmark = pytest.mark.django_db
@@ -67,9 +69,7 @@ def sheet(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     world = world_build()
     place = world.places["A"]
-    template = xlsx.template_build(
-        user=place.official, period=place.current, stage=ScoreStage.TOWNSHIP
-    )
+    template = template_build(user=place.official, period=place.current, stage=ScoreStage.TOWNSHIP)
     url = reverse("scoring:sheet_upload", args=[place.campaign.slug, place.current.label])
     return Sheet(user=place.official, template=template, url=url, bombs={})
 
@@ -130,7 +130,7 @@ def bomb(template: bytes, shape: str) -> bytes:
             for n in range(3):
                 big_member(target, f"xl/media/image{n}.bin", 20 * 2**20, b"\0")
         elif shape == "members":  # more members than any workbook has
-            for n in range(xlsx.MAX_ZIP_MEMBERS + 1):
+            for n in range(MAX_ZIP_MEMBERS + 1):
                 target.writestr(f"xl/media/x{n}.bin", b"")
         elif shape == "sheet":  # the score sheet itself padded with 6 MB of whitespace
             xml = source.read("xl/worksheets/sheet1.xml")
@@ -208,7 +208,7 @@ def edited(template: bytes, edit) -> bytes:
 # --- strategies: each draws (kind, function of the template → file bytes, file name) -----------
 
 NAMES = st.sampled_from(["评分表.xlsx", "score.XLSX", "a.xlsx", "评分表(1).xlsx", "x.xls"])
-ROWS = st.integers(1, xlsx.FIRST_DATA_ROW + 3)
+ROWS = st.integers(1, FIRST_DATA_ROW + 3)
 COLUMNS = st.integers(1, 9)
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=0, max_size=30)
 WRONG_VALUES = st.one_of(
@@ -258,7 +258,7 @@ random_bytes = kind(
 )
 legacy_xls = kind(
     "legacy .xls header",
-    st.tuples(st.binary(max_size=2048).map(lambda b: lambda t: xlsx.OLE_MAGIC + b), NAMES),
+    st.tuples(st.binary(max_size=2048).map(lambda b: lambda t: OLE_MAGIC + b), NAMES),
 )
 truncated = kind(
     "truncated zip",
@@ -291,9 +291,9 @@ dimensions = kind(
     "enormous dimensions in the sheet XML",
     st.tuples(
         st.tuples(
-            st.integers(xlsx.MAX_ROWS + 1, 1_048_576),
+            st.integers(MAX_ROWS + 1, 1_048_576),
             st.integers(1, 16_384),
-            st.one_of(st.none(), st.integers(xlsx.MAX_ROWS + 1, 1_048_576)),
+            st.one_of(st.none(), st.integers(MAX_ROWS + 1, 1_048_576)),
             st.booleans(),
         ).map(
             lambda d: (
@@ -313,7 +313,7 @@ def _col(n: int) -> str:
 
 def _cells(edits):
     def edit(workbook):
-        ws = workbook[xlsx.SCORE_SHEET]
+        ws = workbook[SCORE_SHEET]
         for row, column, value in edits:
             put(ws, row, column, value)
 
@@ -333,7 +333,7 @@ wrong_types = kind(
 
 def _merges(ranges):
     def edit(workbook):
-        ws = workbook[xlsx.SCORE_SHEET]
+        ws = workbook[SCORE_SHEET]
         for row, column, height, width in ranges:
             ws.merge_cells(
                 start_row=row, start_column=column, end_row=row + height, end_column=column + width
@@ -359,7 +359,7 @@ FORMULAS = st.one_of(
 
 def _formulas(edits):
     def edit(workbook):
-        ws = workbook[xlsx.SCORE_SHEET]
+        ws = workbook[SCORE_SHEET]
         for row, column, formula in edits:
             coordinate = ws.cell(row, column).coordinate
             if formula == "array":
@@ -383,16 +383,16 @@ SHEET_STATES = st.sampled_from(["visible", "hidden", "veryHidden"])
 
 def _sheets(score_state, meta_state, extra, rename, drop_meta):
     def edit(workbook):
-        workbook[xlsx.SCORE_SHEET].sheet_state = score_state
-        workbook[xlsx.META_SHEET].sheet_state = meta_state
+        workbook[SCORE_SHEET].sheet_state = score_state
+        workbook[META_SHEET].sheet_state = meta_state
         for title, state in extra:
             ws = workbook.create_sheet(title)
             ws["A1"] = "format"
             ws.sheet_state = state
         if rename:
-            workbook[xlsx.SCORE_SHEET].title = rename
+            workbook[SCORE_SHEET].title = rename
         if drop_meta:
-            del workbook[xlsx.META_SHEET]
+            del workbook[META_SHEET]
         if all(ws.sheet_state != "visible" for ws in workbook.worksheets):
             workbook.worksheets[0].sheet_state = "visible"  # Excel needs one visible sheet
 
@@ -422,7 +422,7 @@ hidden_sheets = kind(
 def _anywhere(edits):
     def edit(workbook):
         for meta, row, column, value in edits:
-            put(workbook[xlsx.META_SHEET if meta else xlsx.SCORE_SHEET], row, column, value)
+            put(workbook[META_SHEET if meta else SCORE_SHEET], row, column, value)
 
     return edit
 
@@ -557,10 +557,10 @@ def test_a_good_upload_still_goes_through(sheet):
     imports and is audited."""
 
     def fair(workbook):
-        ws = workbook[xlsx.SCORE_SHEET]
-        column = next(c.column for c in ws[xlsx.ROW_CODE] if c.value == "1.1")
-        ws.cell(xlsx.FIRST_DATA_ROW, column).value = 55
-        ws.cell(xlsx.FIRST_DATA_ROW, column + 1).value = "台账缺两页"
+        ws = workbook[SCORE_SHEET]
+        column = next(c.column for c in ws[ROW_CODE] if c.value == "1.1")
+        ws.cell(FIRST_DATA_ROW, column).value = 55
+        ws.cell(FIRST_DATA_ROW, column + 1).value = "台账缺两页"
 
     before = db_state()
     outcome, peak = imported(sheet["user"], "评分表.xlsx", edited(sheet["template"], fair))
@@ -572,13 +572,13 @@ def test_a_good_upload_still_goes_through(sheet):
 
 # --- oversize uploads -----------------------------------------------------------------------
 
-OVER = xlsx.MAX_UPLOAD_BYTES + 1
+OVER = MAX_UPLOAD_BYTES + 1
 
 
 def test_an_oversize_file_is_refused_from_its_size_before_parsing(sheet, monkeypatch):
     opened = []
-    monkeypatch.setattr(xlsx, "_check_container", lambda *a: opened.append(a))
-    monkeypatch.setattr(xlsx, "load_workbook", lambda *a, **k: opened.append(a))
+    monkeypatch.setattr("scoring.services.sheets.check_container", lambda *a: opened.append(a))
+    monkeypatch.setattr("scoring.services.sheets.load_workbook", lambda *a, **k: opened.append(a))
     content = sheet["template"] + b"\0" * (OVER - len(sheet["template"]))
 
     class Unread(SimpleUploadedFile):
@@ -600,7 +600,7 @@ def test_an_oversize_file_is_refused_from_its_size_before_parsing(sheet, monkeyp
 
 def test_the_upload_view_refuses_an_oversize_file_before_parsing(sheet, monkeypatch):
     opened = []
-    monkeypatch.setattr(xlsx, "_check_container", lambda *a: opened.append(a))
+    monkeypatch.setattr("scoring.services.sheets.check_container", lambda *a: opened.append(a))
     client = Client()
     client.force_login(sheet["user"])
     before = db_state()

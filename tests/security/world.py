@@ -25,7 +25,7 @@ from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from campaigns.models import Campaign, Indicator
-from scoring import xlsx
+from scoring.excel.template import FIRST_DATA_ROW, ROW_CODE, SCORE_SHEET, template_build
 from scoring.models import (
     AdjustmentProposal,
     AdjustmentRun,
@@ -220,14 +220,12 @@ def _place(key, *, county, township, unit, built, current, past, run, report, of
 
 def filled_template(official: User, period: Period, unit: Unit, indicator: Indicator) -> bytes:
     """The official's township template with `indicator` set to 55 points (and a note)."""
-    content = xlsx.template_build(user=official, period=period, stage=ScoreStage.TOWNSHIP)
+    content = template_build(user=official, period=period, stage=ScoreStage.TOWNSHIP)
     workbook = load_workbook(io.BytesIO(content))
-    sheet = workbook[xlsx.SCORE_SHEET]
-    column = next(c.column for c in sheet[xlsx.ROW_CODE] if c.value == indicator.code)
+    sheet = workbook[SCORE_SHEET]
+    column = next(c.column for c in sheet[ROW_CODE] if c.value == indicator.code)
     row = next(
-        r
-        for r in range(xlsx.FIRST_DATA_ROW, sheet.max_row + 1)
-        if sheet.cell(r, 1).value == unit.code
+        r for r in range(FIRST_DATA_ROW, sheet.max_row + 1) if sheet.cell(r, 1).value == unit.code
     )
     sheet.cell(row, column).value = 55
     sheet.cell(row, column + 1).value = "台账缺两页"

@@ -9,9 +9,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
+from scoring.errors import ScoringError
+from scoring.excel.template import template_build
 from scoring.models import ExportKind, Period, ScoreStage, Stage
-from scoring.services import ScoringError, export_write
-from scoring.xlsx import template_build
+from scoring.services import export_write
 from villages.models import Region, RegionLevel, User
 
 KINDS = ["template", *ExportKind.values]

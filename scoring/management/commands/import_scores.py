@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from scoring.errors import ImportErrors
 from scoring.models import ChangeSource, Stage
-from scoring.xlsx import ImportErrors, scores_import
+from scoring.services.sheets import scores_import
 from villages.models import User
 
 

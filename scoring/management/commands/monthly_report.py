@@ -7,8 +7,10 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.models import Campaign
+from scoring import tasks
+from scoring.errors import ScoringError
 from scoring.models import JobStatus, ReportRun
-from scoring.services import ScoringError, report_run_execute, report_run_start
+from scoring.services import report_run_execute, report_run_start
 
 
 class Command(BaseCommand):
@@ -33,9 +35,8 @@ class Command(BaseCommand):
         except ValueError:
             raise CommandError("--month must look like 2026-10.") from None
         try:
-            run = report_run_start(
-                campaign=campaign, month=month, trigger="command", enqueue=options["queue"]
-            )
+            start = tasks.report_run_queue if options["queue"] else report_run_start
+            run = start(campaign=campaign, month=month, trigger="command")
         except ScoringError as exc:
             raise CommandError(exc.message) from None
         if not options["queue"]:

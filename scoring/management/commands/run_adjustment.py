@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from scoring.errors import ScoringError
 from scoring.models import Period
-from scoring.services import ScoringError, adjustment_confirm, adjustment_propose
+from scoring.services import adjustment_confirm, adjustment_propose
 from villages.models import User
 
 

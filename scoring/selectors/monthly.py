@@ -1,7 +1,7 @@
-"""The monthly analysis (月度分析): figures of one campaign for one month, and its workbook.
+"""The monthly analysis (月度分析): figures of one campaign for one month.
 
-`monthly_figures` returns plain JSON-ready data (stored on the ReportRun and shown as HTML);
-`write_monthly` turns it into an .xlsx with one sheet per section.
+Plain JSON-ready data, stored on the ReportRun, shown as HTML and written by
+`scoring.excel.monthly`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from collections import defaultdict
 
 from django.db.models import Count, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from campaigns.models import LevelTarget
-from scoring.exports import SheetWriter, final_period_for, new_workbook
 from scoring.models import (
     Assessment,
     HoldingChange,
@@ -24,7 +22,10 @@ from scoring.models import (
     ScoreStage,
     Stage,
 )
-from scoring.selectors import level_distribution, rankings, stage_order, stage_totals
+from scoring.selectors.levels import level_distribution
+from scoring.selectors.progress import stage_totals
+from scoring.selectors.rankings import rankings
+from scoring.selectors.results import final_period_for
 
 BOTTOM = 10
 
@@ -64,7 +65,7 @@ def monthly_figures(campaign, month: dt.date) -> dict:
     }
 
     # Progress by stage and township (the period under way in the month).
-    order = stage_order(campaign)
+    order = campaign.stage_order()
     data["stages"] = [str(Stage(s).label) for s in order]
     progress: dict[str, dict] = {}
     if period:
@@ -192,63 +193,3 @@ def monthly_figures(campaign, month: dt.date) -> dict:
     )
     data["rectification"] = counts
     return data
-
-
-def write_monthly(path, data: dict) -> None:
-    """Write the month's figures as a workbook: one sheet per section, Chinese headers."""
-    wb = new_workbook()
-    stages = data["stages"]
-    s = SheetWriter(wb, _("Progress"), [_("Township"), *stages], [12] + [10] * len(stages))
-    for row in data["progress"]:
-        s.append([row["township"], *row["counts"]])
-    dims = data["dimensions"]
-    s = SheetWriter(wb, _("Dimension averages"), [_("Township"), *dims], [12] + [11] * len(dims))
-    for row in data["dimension_averages"]:
-        s.append([row["township"], *row["averages"]])
-    s = SheetWriter(wb, _("Levels"), [_("Level"), _("Now"), _("Target")], [8, 8, 8])
-    for row in data["levels"]:
-        s.append([row["level"], row["actual"], row["target"]])
-    s = SheetWriter(
-        wb,
-        _("Changes"),
-        [_("Township"), _("Unit"), _("Dimension"), _("Change"), _("Period"), _("Score")],
-        [10, 14, 12, 8, 8, 8],
-    )
-    for row in data["changes"]:
-        s.append(
-            [
-                row["township"],
-                row["unit"],
-                row["dimension"],
-                row["kind_label"],
-                row["period"],
-                row["score"],
-            ]
-        )
-    s = SheetWriter(
-        wb,
-        _("Township ranking"),
-        [_("Rank"), _("Township"), _("Units"), _("Average"), _("Change"), _("Levels held")],
-        [6, 12, 7, 9, 9, 9],
-    )
-    for row in data["ranking"]:
-        s.append(
-            [row["rank"], row["township"], row["units"], row["average"], row["change"], row["held"]]
-        )
-    s = SheetWriter(
-        wb,
-        _("Bottom units"),
-        [_("Unit"), _("Township"), _("Total"), _("Level held")],
-        [14, 12, 9, 9],
-    )
-    for row in data["bottom"]:
-        s.append([row["unit"], row["township"], row["total"], row["level"]])
-    r = data["rectification"]
-    s = SheetWriter(
-        wb,
-        _("Rectification"),
-        [_("Opened"), _("Closed"), _("Overdue"), _("Still open")],
-        [9, 9, 9, 9],
-    )
-    s.append([r["opened"], r["closed"], r["overdue"], r["still_open"]])
-    wb.save(path)

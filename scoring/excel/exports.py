@@ -1,25 +1,17 @@
-"""Excel exports and the monthly report workbook, streamed with openpyxl's write-only mode.
+"""On-demand exports (score sheet, roster, ledger, ranking), streamed with write-only openpyxl.
 
 Memory stays flat as the county grows: rows are read in chunks and written as they come.
-Text that Excel would take for a formula (starting with =, +, - or @) is always written as
-text. Writers write to a path; callers keep a file only once it is complete.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Iterable
-from copy import copy
 from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from campaigns.models import Dimension, Indicator, IndicatorKind, UnitTarget
+from scoring.excel.cells import CHUNK, Progress, SheetWriter, chunks, new_workbook
 from scoring.models import (
     Assessment,
     Holding,
@@ -30,94 +22,8 @@ from scoring.models import (
     Stage,
 )
 from scoring.rules import dimension_result
-from scoring.selectors import rankings, unit_levels
-
-CHUNK = 200  # assessments per database round trip
-FORMULA_START = ("=", "+", "-", "@")
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="FDE2E1")
-HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
-Progress = Callable[[int, int], None]
-
-
-class SheetWriter:
-    """One write-only worksheet with a bold, frozen header and set column widths."""
-
-    def __init__(self, workbook: Workbook, title: str, headers: list[str], widths: list[int]):
-        self.ws = workbook.create_sheet(title=title[:31])
-        for i, width in enumerate(widths, start=1):
-            self.ws.column_dimensions[get_column_letter(i)].width = width
-        self.ws.freeze_panes = "C2" if len(headers) > 4 else "A2"
-        self._header_style = None
-        self.ws.append([self._header(h) for h in headers])
-        self.rows = 0
-
-    def _header(self, text: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.ws, value=text)
-        if self._header_style is None:
-            cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-            cell.alignment = HEADER_ALIGNMENT
-            self._header_style = cell._style
-        else:
-            # The same style, registered once: setting font, fill and alignment looks each
-            # up in the workbook's style tables again (a wide sheet has hundreds of headers).
-            cell._style = copy(self._header_style)
-        cell.data_type = "s"
-        return cell
-
-    def append(self, values: Iterable, formats: dict[int, str] | None = None) -> None:
-        """Append a row. Plain values go in as they are (fast path); a cell object is made only
-        for text Excel would read as a formula and for values needing a number format."""
-        row = []
-        for i, value in enumerate(values):
-            kind = value.__class__
-            if kind is Decimal:
-                value = float(value)
-            elif value is not None and kind is not float and kind is not int:
-                value = _cell_value(value)
-                if isinstance(value, str) and value.startswith(FORMULA_START):
-                    cell = WriteOnlyCell(self.ws, value=value)
-                    cell.data_type = "s"  # text, never a formula
-                    row.append(cell)
-                    continue
-            if formats and i in formats and value is not None:
-                cell = WriteOnlyCell(self.ws, value=value)
-                cell.number_format = formats[i]
-                value = cell
-            row.append(value)
-        self.ws.append(row)
-        self.rows += 1
-
-    def append_numbers(self, values: list, texts: Iterable[int]) -> None:
-        """Append a row of numbers (int, float) and None, with text only at the positions
-        `texts`, which alone are checked for what Excel would read as a formula. For wide
-        sheets, where looking at every cell costs as much as writing it."""
-        for i in texts:
-            value = values[i]
-            if isinstance(value, str) and value.startswith(FORMULA_START):
-                cell = WriteOnlyCell(self.ws, value=value)
-                cell.data_type = "s"  # text, never a formula
-                values[i] = cell
-        self.ws.append(values)
-        self.rows += 1
-
-
-def _cell_value(value):
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).replace(tzinfo=None)
-    return value
-
-
-def new_workbook() -> Workbook:
-    return Workbook(write_only=True)
-
-
-def _chunks(items: list, size: int = CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
+from scoring.selectors.levels import unit_levels
+from scoring.selectors.rankings import rankings
 
 # --- score sheet ----------------------------------------------------------------------------
 
@@ -177,7 +83,7 @@ def write_scores(path, *, period, user=None, region=None, progress: Progress | N
     stage_labels = {value: str(label) for value, label in Stage.choices}
     total = len(assessments)
     done = 0
-    for chunk in _chunks(assessments):
+    for chunk in chunks(assessments):
         shown = {
             a_id: stage if stage in ScoreStage.values else ScoreStage.COUNTY
             for a_id, stage, *_unit in chunk
@@ -370,7 +276,7 @@ def write_ledger(
         status,
         closed_at,
     ) in enumerate(rows, start=1):
-        overdue = status == RectificationStatus.OPEN and deadline and deadline < today
+        overdue = RectificationItem.overdue_when(status, deadline, today)
         sheet.append(
             [
                 label,
@@ -435,11 +341,3 @@ def write_ranking(path, *, period, user=None, progress: Progress | None = None) 
         units.append([i, r.unit.name, r.unit.township.name, r.total, r.rise, r.level, r.change])
     wb.save(path)
     return towns.rows + units.rows
-
-
-def final_period_for(campaign, before: dt.date | None = None):
-    """The latest period with final assessments (optionally starting before a date)."""
-    periods = campaign.periods.filter(assessments__stage=Stage.FINAL)
-    if before is not None:
-        periods = periods.filter(starts_on__lt=before)
-    return periods.distinct().order_by("-starts_on").first()

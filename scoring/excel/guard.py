@@ -1,0 +1,137 @@
+"""The upload guard: what a file must be before openpyxl parses it.
+
+Refuses a file that is too big, not a zip, an old .xls (or encrypted) file, or a zip bomb,
+and collects every problem found (UploadCheck) with its sheet, row and column.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+import zlib
+
+from django.utils.translation import gettext as _
+from openpyxl.utils import get_column_letter
+
+from scoring.errors import RowError
+from villages.models import User
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+# Spreadsheet XML compresses 5-30x; a large member packed far tighter is a bomb, not a sheet.
+MAX_PACKING_RATIO = 200
+RATIO_CHECK_FROM_BYTES = 1024 * 1024
+MAX_ZIP_MEMBERS = 1000
+MAX_ROWS = 5000
+MAX_COLUMNS = 1000
+
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and any password-protected workbook
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+class SheetRefused(Exception):
+    """Stop reading: the file as a whole cannot be used (errors already collected)."""
+
+
+class UploadCheck:
+    """State of one upload: the errors found so far."""
+
+    def __init__(self, user: User):
+        self.user = user
+        self.errors: list[RowError] = []
+
+    def fail(self, code: str, reason: str, *, sheet: str = "", row=None, column=None, header=""):
+        self.errors.append(
+            RowError(
+                sheet=sheet,
+                row=row,
+                column=get_column_letter(column) if isinstance(column, int) else column,
+                header=header,
+                reason=reason,
+                code=code,
+            )
+        )
+
+    def refuse(self, code: str, reason: str, **where) -> SheetRefused:
+        self.fail(code, reason, **where)
+        return SheetRefused()
+
+
+# What a damaged part of a workbook raises while openpyxl parses it (not database errors).
+DAMAGED = (
+    EOFError,
+    IndexError,
+    KeyError,
+    OSError,
+    SyntaxError,  # xml.etree.ElementTree.ParseError
+    TypeError,
+    ValueError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
+
+
+def read_bytes(upload: UploadCheck, file) -> bytes:
+    """Read at most the size limit (checked first from the size the file reports)."""
+    limit_error = _("The file is larger than %(mb)d MB.") % {"mb": MAX_UPLOAD_BYTES // 2**20}
+    if isinstance(file, str | os.PathLike):
+        if os.path.getsize(file) > MAX_UPLOAD_BYTES:
+            raise upload.refuse("too_large", limit_error)
+        with open(file, "rb") as handle:
+            data = handle.read(MAX_UPLOAD_BYTES + 1)
+    else:
+        size = getattr(file, "size", None)
+        if size is not None and size > MAX_UPLOAD_BYTES:
+            raise upload.refuse("too_large", limit_error)
+        if hasattr(file, "seek"):
+            file.seek(0)
+        data = file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise upload.refuse("too_large", limit_error)
+    return data
+
+
+def check_container(upload: UploadCheck, data: bytes) -> None:
+    """Refuse what is not an .xlsx, or would unpack into far more than any score sheet.
+
+    Declared sizes are enough: Python's zipfile never inflates a member beyond its declared
+    size (a lie ends in a CRC error), so openpyxl cannot be made to unpack more than this sum.
+    """
+    if data.startswith(OLE_MAGIC):
+        raise upload.refuse(
+            "legacy_xls",
+            _(
+                "This is an Excel 97–2003 (.xls) file or a password-protected workbook. Open it "
+                "in Excel, save it as an Excel workbook (.xlsx) without a password, and upload "
+                "that."
+            ),
+        )
+    not_xlsx = _(
+        "This is not an Excel workbook (.xlsx). Upload the score template downloaded from "
+        "this system."
+    )
+    if not data.startswith(ZIP_MAGIC):
+        raise upload.refuse("not_xlsx", not_xlsx)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise upload.refuse("not_xlsx", not_xlsx) from exc
+    names = {m.filename for m in members}
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise upload.refuse("not_xlsx", not_xlsx)
+    bomb = _(
+        "The workbook unpacks to more than %(mb)d MB or is packed suspiciously tightly; it was "
+        "not opened."
+    ) % {"mb": MAX_UNPACKED_BYTES // 2**20}
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise upload.refuse("zip_bomb", bomb)
+    if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+        raise upload.refuse("zip_bomb", bomb)
+    for member in members:
+        if member.file_size > RATIO_CHECK_FROM_BYTES and member.file_size > MAX_PACKING_RATIO * max(
+            member.compress_size, 1
+        ):
+            raise upload.refuse("zip_bomb", bomb)

@@ -1,0 +1,263 @@
+"""Moving assessments between stages: submit, return, finalise, each an AssessmentEvent."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns.models import IndicatorKind
+from scoring.errors import LockedError, ScoringError
+from scoring.models import (
+    Assessment,
+    AssessmentEvent,
+    AssessmentEventKind,
+    ChangeSource,
+    RectificationItem,
+    Score,
+    ScoreChange,
+    Stage,
+)
+from scoring.selectors.progress import indicator_counts
+from scoring.services.scores import lock_assessments
+from villages.errors import ErrorCode
+from villages.policy import Action, may
+
+# --- transitions ----------------------------------------------------------------------------
+
+
+def scored_counts(assessments: Iterable[Assessment]) -> dict[int, int]:
+    """How many indicators each assessment has scored at its current stage (one query)."""
+    rows = (
+        Score.objects.filter(assessment__in=[a.id for a in assessments])
+        .filter(stage=F("assessment__stage"))
+        .filter(Q(value__isnull=False) | Q(vetoed__isnull=False))
+        .values("assessment_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["assessment_id"]: row["n"] for row in rows}
+
+
+def assessment_submit(
+    *, user, assessment_id: int, expected_version: int | None = None
+) -> Assessment:
+    """Submit one assessment (see assessments_submit); raise ScoringError if refused."""
+    done, refused = assessments_submit(
+        user=user,
+        assessment_ids=[assessment_id],
+        expected_versions={assessment_id: expected_version} if expected_version else None,
+    )
+    if refused:
+        _id, error = refused[0]
+        raise error
+    return done[0]
+
+
+def assessments_submit(
+    *, user, assessment_ids: Iterable[int], expected_versions: dict[int, int] | None = None
+) -> tuple[list[Assessment], list[tuple[int, ScoringError]]]:
+    """Pass assessments on to their next stage; at the county stage, finalise (lock) them.
+
+    Set-based: a fixed number of queries for any number of assessments. Each one is checked on
+    its own (permission, stage, completeness); those refused stay as they were and come back
+    with the reason. The next stage starts from this stage's values: scores it does not have
+    yet are carried over and audited as carried.
+    """
+    ids = set(assessment_ids)
+    expected_versions = expected_versions or {}
+    done: list[Assessment] = []
+    refused: list[tuple[int, ScoringError]] = []
+    with transaction.atomic():
+        locked = lock_assessments(ids)
+        candidates = []
+        for assessment_id in sorted(ids):
+            assessment = locked.get(assessment_id)
+            try:
+                if assessment is None:
+                    raise ScoringError(_("An assessment was not found."))
+                _check_transition(user, assessment, Action.SUBMIT)
+                _check_version(assessment, expected_versions.get(assessment_id))
+                candidates.append(assessment)
+            except ScoringError as exc:
+                refused.append((assessment_id, exc))
+        needed = {}
+        for a in candidates:
+            key = (a.period.campaign_id, a.period.catalogue_version)
+            if key not in needed:
+                needed[key] = indicator_counts(a.period.campaign, a.period.catalogue_version)
+        scored = scored_counts(candidates)
+        now = timezone.now()
+        events, moving = [], []
+        for a in candidates:
+            gaps = needed[(a.period.campaign_id, a.period.catalogue_version)][a.unit.kind] - (
+                scored.get(a.id, 0)
+            )
+            if gaps > 0:
+                refused.append(
+                    (
+                        a.id,
+                        ScoringError(
+                            _("%(unit)s: %(n)d indicators are not scored yet; score them first.")
+                            % {"unit": a.unit.name, "n": gaps}
+                        ),
+                    )
+                )
+                continue
+            source = a.stage
+            target = a.period.campaign.next_stage(source)
+            if target == Stage.FINAL:
+                kind = AssessmentEventKind.FINALISE
+                a.finalised_by, a.finalised_at = user, now
+            else:
+                kind = AssessmentEventKind.SUBMIT
+                moving.append((a, source, target))
+            a.stage, a.version, a.returned_reason = target, a.version + 1, ""
+            a.updated_at = now
+            events.append(
+                AssessmentEvent(
+                    assessment=a, kind=kind, from_stage=source, to_stage=target, actor=user, at=now
+                )
+            )
+            done.append(a)
+        _carry_scores(user, moving, now)
+        _open_rectifications([a.id for a in done if a.stage == Stage.FINAL], now)
+        Assessment.objects.bulk_update(
+            done,
+            ["stage", "version", "returned_reason", "finalised_by", "finalised_at", "updated_at"],
+        )
+        AssessmentEvent.objects.bulk_create(events)
+    return done, refused
+
+
+def _open_rectifications(assessment_ids: list[int], now) -> None:
+    """Every deduction in the final stage becomes a lost-points item (失分清单) to follow up."""
+    if not assessment_ids:
+        return
+    deductions = Score.objects.filter(
+        assessment_id__in=assessment_ids,
+        stage=Stage.COUNTY,
+        indicator__kind=IndicatorKind.POINTS,
+        value__lt=F("indicator__max_points"),
+    ).values_list("assessment_id", "indicator_id", "value", "indicator__max_points", "note")
+    RectificationItem.objects.bulk_create(
+        [
+            RectificationItem(
+                assessment_id=assessment_id,
+                indicator_id=indicator_id,
+                points_lost=maximum - value,
+                lost_note=note,
+                created_at=now,
+            )
+            for assessment_id, indicator_id, value, maximum, note in deductions
+        ],
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
+
+
+def _carry_scores(user, moving: list[tuple[Assessment, str, str]], now) -> None:
+    """Copy each moving assessment's scores into its next stage where that has none yet."""
+    if not moving:
+        return
+    by_source: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for a, source, target in moving:
+        by_source[(source, target)].append(a.id)
+    carried = []
+    for (source, target), ids in by_source.items():  # at most two pairs: self→township, →county
+        have = Score.objects.filter(
+            assessment=OuterRef("assessment"), stage=target, indicator=OuterRef("indicator")
+        )
+        carried += [
+            Score(
+                assessment_id=s.assessment_id,
+                indicator_id=s.indicator_id,
+                stage=target,
+                value=s.value,
+                vetoed=s.vetoed,
+                note=s.note,
+                version=1,
+                updated_by=user,
+                updated_at=now,
+            )
+            for s in Score.objects.filter(assessment_id__in=ids, stage=source).exclude(Exists(have))
+        ]
+    Score.objects.bulk_create(carried, batch_size=2000)
+    ScoreChange.objects.bulk_create(
+        (
+            ScoreChange(
+                score=s,
+                assessment_id=s.assessment_id,
+                indicator_id=s.indicator_id,
+                stage=s.stage,
+                new_value=s.value,
+                new_vetoed=s.vetoed,
+                note=s.note,
+                source=ChangeSource.CARRIED,
+                changed_by=user,
+                changed_at=now,
+            )
+            for s in carried
+        ),
+        batch_size=2000,
+    )
+
+
+def _check_version(assessment: Assessment, expected: int | None) -> None:
+    if expected is not None and assessment.version != expected:
+        raise ScoringError(
+            _("%(unit)s was changed by someone else meanwhile (now at “%(stage)s”). Reload.")
+            % {"unit": assessment.unit.name, "stage": Stage(assessment.stage).label}
+        )
+
+
+def _check_transition(user, assessment: Assessment, action: Action) -> None:
+    if assessment.stage == Stage.FINAL:
+        raise LockedError(_("%(unit)s is already final.") % {"unit": assessment.unit.name})
+    if not assessment.period.is_open:
+        raise LockedError(_("The period %(p)s is closed.") % {"p": assessment.period.label})
+    if not may(user, action, assessment):
+        raise ScoringError(
+            _("You may not do this at the stage “%(s)s”.") % {"s": Stage(assessment.stage).label},
+            code=ErrorCode.FORBIDDEN,
+        )
+
+
+def assessment_return(
+    *, user, assessment_id: int, reason: str, expected_version: int | None = None
+) -> Assessment:
+    """Send an assessment back to the stage before, with a reason the receivers will see."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ScoringError(_("Give a reason for returning it."), field="reason")
+    with transaction.atomic():
+        assessment = lock_assessments([assessment_id]).get(assessment_id)
+        if assessment is None:
+            raise ScoringError(_("An assessment was not found."))
+        _check_transition(user, assessment, Action.RETURN)
+        _check_version(assessment, expected_version)
+        stage = assessment.stage
+        target = assessment.period.campaign.previous_stage(stage)
+        if target is None:
+            raise ScoringError(_("There is no earlier stage to return it to."))
+        now = timezone.now()
+        assessment.stage = target
+        assessment.version += 1
+        assessment.returned_reason = reason
+        assessment.returned_by = user
+        assessment.returned_at = now
+        assessment.save()
+        AssessmentEvent.objects.create(
+            assessment=assessment,
+            kind=AssessmentEventKind.RETURN,
+            from_stage=stage,
+            to_stage=target,
+            reason=reason,
+            actor=user,
+            at=now,
+        )
+    return assessment
