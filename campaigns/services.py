@@ -7,8 +7,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import MAX_LEVEL, UnitTarget
-from villages.errors import Refused
-from villages.models import Role, Unit
+from villages.errors import ErrorCode, Refused
+from villages.models import Unit
+from villages.policy import Action, may
 
 # --- unit targets (荐旗) ---------------------------------------------------------------------
 
@@ -19,9 +20,9 @@ def unit_targets_set(*, user, campaign, levels: dict[int, int | None], field: st
     `levels` maps unit id → level (None clears it). Units must be the campaign's and inside the
     user's scope. One transaction, a fixed number of queries. Returns the number changed.
     """
-    roles = {"recommended": {Role.TOWNSHIP_OFFICIAL}, "decided": {Role.COUNTY_STAFF}}[field]
-    if not (user.is_superuser or user.role in roles):
-        raise Refused(_("You may not set these targets."))
+    action = {"recommended": Action.RECOMMEND_TARGET, "decided": Action.DECIDE_TARGET}[field]
+    if not may(user, action):
+        raise Refused(_("You may not set these targets."), code=ErrorCode.FORBIDDEN)
     top = campaign.dimensions.count() or MAX_LEVEL
     for level in levels.values():
         if level is not None and not 0 <= level <= top:

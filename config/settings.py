@@ -252,6 +252,34 @@ if env_bool("USE_X_FORWARDED_PROTO", False):
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 12 * 1024 * 1024)
+
+# Limits, each in one place (code reads them from here; tests override them with settings).
+# Excel score sheets: refused before openpyxl parses them when over any of these.
+SHEET_MAX_BYTES = env_int("SHEET_MAX_BYTES", 5 * 1024 * 1024)
+SHEET_MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+# Spreadsheet XML compresses 5-30x; a large member packed far tighter is a bomb, not a sheet.
+SHEET_MAX_PACKING_RATIO = 200
+SHEET_RATIO_CHECK_FROM_BYTES = 1024 * 1024
+SHEET_MAX_ZIP_MEMBERS = 1000
+SHEET_MAX_ROWS = 5000
+SHEET_MAX_COLUMNS = 1000
+# Evidence and rectification attachments: size, and the types taken with the leading bytes a
+# real file of that type starts with (a renamed file is refused).
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+EVIDENCE_TYPES = {
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".pdf": (b"%PDF-",),
+    ".docx": (b"PK\x03\x04",),
+    ".xlsx": (b"PK\x03\x04",),
+}
+# Lists: rows per page (assessments and gaps; proposals, targets and ledger items).
+PAGE_SIZE = 50
+PAGE_SIZE_LONG = 100
+# Exports with fewer rows than this are written during the request instead of as a job.
+EXPORT_IN_REQUEST_MAX_ROWS = 1000
+
 FILE_UPLOAD_HANDLERS = [
     "config.uploads.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

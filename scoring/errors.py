@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
+from scoring.models import Score
 from villages.errors import ErrorCode, Refused
-
-if TYPE_CHECKING:
-    from scoring.models import Score
 
 
 class ScoringError(Refused):

@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from scoring import views, views_decisions, views_reports
+from scoring.views import (
+    adjustment,
+    dashboard,
+    entry,
+    rectification,
+    reports,
+    sheets,
+    targets,
+    work,
+)
 
 app_name = "scoring"
 
@@ -22,75 +31,75 @@ class PeriodLabelConverter:
 register_converter(PeriodLabelConverter, "period")
 
 urlpatterns = [
-    path("campaigns/<slug:slug>/periods/", views.period_list, name="period_list"),
-    path("campaigns/<slug:slug>/<period:label>/", views.work_list, name="work_list"),
-    path("campaigns/<slug:slug>/<period:label>/submit/", views.bulk_submit, name="bulk_submit"),
-    path("campaigns/<slug:slug>/<period:label>/gaps/", views.gaps, name="gaps"),
+    path("campaigns/<slug:slug>/periods/", work.period_list, name="period_list"),
+    path("campaigns/<slug:slug>/<period:label>/", work.work_list, name="work_list"),
+    path("campaigns/<slug:slug>/<period:label>/submit/", work.bulk_submit, name="bulk_submit"),
+    path("campaigns/<slug:slug>/<period:label>/gaps/", work.gaps, name="gaps"),
     path(
         "campaigns/<slug:slug>/<period:label>/sheet.xlsx",
-        views.sheet_template,
+        sheets.sheet_template,
         name="sheet_template",
     ),
-    path("campaigns/<slug:slug>/<period:label>/upload/", views.sheet_upload, name="sheet_upload"),
-    path("assessments/<int:pk>/", views.assessment_entry, name="entry"),
-    path("assessments/<int:pk>/rows/<int:indicator_id>/", views.score_row, name="score_row"),
-    path("assessments/<int:pk>/submit/", views.submit, name="submit"),
-    path("assessments/<int:pk>/return/", views.return_assessment, name="return"),
-    path("assessments/<int:pk>/history/", views.history, name="history"),
+    path("campaigns/<slug:slug>/<period:label>/upload/", sheets.sheet_upload, name="sheet_upload"),
+    path("assessments/<int:pk>/", entry.assessment_entry, name="entry"),
+    path("assessments/<int:pk>/rows/<int:indicator_id>/", entry.score_row, name="score_row"),
+    path("assessments/<int:pk>/submit/", entry.submit, name="submit"),
+    path("assessments/<int:pk>/return/", entry.return_assessment, name="return"),
+    path("assessments/<int:pk>/history/", entry.history, name="history"),
     path(
         "assessments/<int:pk>/rows/<int:indicator_id>/evidence/",
-        views.evidence_upload,
+        entry.evidence_upload,
         name="evidence_upload",
     ),
     path(
         "assessments/<int:pk>/rows/<int:indicator_id>/evidence/list/",
-        views.evidence_list,
+        entry.evidence_list,
         name="evidence_list",
     ),
-    path("evidence/<int:evidence_id>/", views.evidence_download, name="evidence_download"),
+    path("evidence/<int:evidence_id>/", entry.evidence_download, name="evidence_download"),
     path(
         "campaigns/<slug:slug>/<period:label>/adjustments/",
-        views_decisions.adjustment_list,
+        adjustment.adjustment_list,
         name="adjustment_list",
     ),
-    path("adjustments/<int:pk>/", views_decisions.adjustment_detail, name="adjustment_detail"),
+    path("adjustments/<int:pk>/", adjustment.adjustment_detail, name="adjustment_detail"),
     path(
         "adjustments/<int:pk>/confirm/",
-        views_decisions.adjustment_confirm_view,
+        adjustment.adjustment_confirm_view,
         name="adjustment_confirm",
     ),
     path(
         "adjustments/<int:pk>/proposals/<int:proposal_id>/",
-        views_decisions.adjustment_override_view,
+        adjustment.adjustment_override_view,
         name="adjustment_override",
     ),
-    path("campaigns/<slug:slug>/targets/", views_decisions.targets, name="targets"),
-    path("campaigns/<slug:slug>/targets/units/", views_decisions.unit_targets, name="unit_targets"),
-    path("campaigns/<slug:slug>/<period:label>/ranking/", views_decisions.ranking, name="ranking"),
+    path("campaigns/<slug:slug>/targets/", targets.targets, name="targets"),
+    path("campaigns/<slug:slug>/targets/units/", targets.unit_targets, name="unit_targets"),
+    path("campaigns/<slug:slug>/<period:label>/ranking/", targets.ranking, name="ranking"),
     path(
         "campaigns/<slug:slug>/rectification/",
-        views_decisions.rectification_list,
+        rectification.rectification_list,
         name="rectification_list",
     ),
     path(
-        "rectification/<int:pk>/", views_decisions.rectification_detail, name="rectification_detail"
+        "rectification/<int:pk>/", rectification.rectification_detail, name="rectification_detail"
     ),
     path(
         "rectification/files/<int:event_id>/",
-        views_decisions.rectification_attachment,
+        rectification.rectification_attachment,
         name="rectification_attachment",
     ),
     path(
         "assessments/<int:assessment_id>/notice/",
-        views_decisions.rectification_notice,
+        rectification.rectification_notice,
         name="rectification_notice",
     ),
-    path("campaigns/<slug:slug>/dashboard/", views_decisions.dashboard, name="dashboard"),
-    path("campaigns/<slug:slug>/reports/", views_reports.report_list, name="report_list"),
-    path("reports/<int:pk>/", views_reports.report_detail, name="report_detail"),
-    path("reports/<int:pk>/download/", views_reports.report_download, name="report_download"),
-    path("campaigns/<slug:slug>/exports/", views_reports.export_start, name="export_start"),
-    path("exports/<int:pk>/", views_reports.export_detail, name="export_detail"),
-    path("exports/<int:pk>/download/", views_reports.export_download, name="export_download"),
-    path("downloads/", views_reports.downloads, name="downloads"),
+    path("campaigns/<slug:slug>/dashboard/", dashboard.dashboard, name="dashboard"),
+    path("campaigns/<slug:slug>/reports/", reports.report_list, name="report_list"),
+    path("reports/<int:pk>/", reports.report_detail, name="report_detail"),
+    path("reports/<int:pk>/download/", reports.report_download, name="report_download"),
+    path("campaigns/<slug:slug>/exports/", reports.export_start, name="export_start"),
+    path("exports/<int:pk>/", reports.export_detail, name="export_detail"),
+    path("exports/<int:pk>/download/", reports.export_download, name="export_download"),
+    path("downloads/", reports.downloads, name="downloads"),
 ]

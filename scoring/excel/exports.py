@@ -24,6 +24,7 @@ from scoring.models import (
 from scoring.rules import dimension_result
 from scoring.selectors.levels import unit_levels
 from scoring.selectors.rankings import rankings
+from villages.models import Unit
 
 # --- score sheet ----------------------------------------------------------------------------
 
@@ -167,8 +168,6 @@ def write_roster(
     path, *, campaign, user=None, region=None, progress: Progress | None = None
 ) -> int:
     """Every unit with the flags or stars it holds now, by dimension, and its target."""
-    from villages.models import Unit
-
     units = Unit.objects.active().filter(code__startswith=campaign.region.prefix)
     if user is not None:
         units = units.visible_to(user)

@@ -11,21 +11,12 @@ import os
 import zipfile
 import zlib
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
 
 from scoring.errors import RowError
 from villages.models import User
-
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_UNPACKED_BYTES = 50 * 1024 * 1024
-# Spreadsheet XML compresses 5-30x; a large member packed far tighter is a bomb, not a sheet.
-MAX_PACKING_RATIO = 200
-RATIO_CHECK_FROM_BYTES = 1024 * 1024
-MAX_ZIP_MEMBERS = 1000
-MAX_ROWS = 5000
-MAX_COLUMNS = 1000
-
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and any password-protected workbook
 ZIP_MAGIC = b"PK\x03\x04"
@@ -75,20 +66,22 @@ DAMAGED = (
 
 def read_bytes(upload: UploadCheck, file) -> bytes:
     """Read at most the size limit (checked first from the size the file reports)."""
-    limit_error = _("The file is larger than %(mb)d MB.") % {"mb": MAX_UPLOAD_BYTES // 2**20}
+    limit_error = _("The file is larger than %(mb)d MB.") % {
+        "mb": settings.SHEET_MAX_BYTES // 2**20
+    }
     if isinstance(file, str | os.PathLike):
-        if os.path.getsize(file) > MAX_UPLOAD_BYTES:
+        if os.path.getsize(file) > settings.SHEET_MAX_BYTES:
             raise upload.refuse("too_large", limit_error)
         with open(file, "rb") as handle:
-            data = handle.read(MAX_UPLOAD_BYTES + 1)
+            data = handle.read(settings.SHEET_MAX_BYTES + 1)
     else:
         size = getattr(file, "size", None)
-        if size is not None and size > MAX_UPLOAD_BYTES:
+        if size is not None and size > settings.SHEET_MAX_BYTES:
             raise upload.refuse("too_large", limit_error)
         if hasattr(file, "seek"):
             file.seek(0)
-        data = file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
+        data = file.read(settings.SHEET_MAX_BYTES + 1)
+    if len(data) > settings.SHEET_MAX_BYTES:
         raise upload.refuse("too_large", limit_error)
     return data
 
@@ -125,13 +118,14 @@ def check_container(upload: UploadCheck, data: bytes) -> None:
     bomb = _(
         "The workbook unpacks to more than %(mb)d MB or is packed suspiciously tightly; it was "
         "not opened."
-    ) % {"mb": MAX_UNPACKED_BYTES // 2**20}
-    if len(members) > MAX_ZIP_MEMBERS:
+    ) % {"mb": settings.SHEET_MAX_UNPACKED_BYTES // 2**20}
+    if len(members) > settings.SHEET_MAX_ZIP_MEMBERS:
         raise upload.refuse("zip_bomb", bomb)
-    if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+    if sum(m.file_size for m in members) > settings.SHEET_MAX_UNPACKED_BYTES:
         raise upload.refuse("zip_bomb", bomb)
     for member in members:
-        if member.file_size > RATIO_CHECK_FROM_BYTES and member.file_size > MAX_PACKING_RATIO * max(
-            member.compress_size, 1
+        if (
+            member.file_size > settings.SHEET_RATIO_CHECK_FROM_BYTES
+            and member.file_size > settings.SHEET_MAX_PACKING_RATIO * max(member.compress_size, 1)
         ):
             raise upload.refuse("zip_bomb", bomb)

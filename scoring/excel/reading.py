@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 from django.utils.translation import gettext as _
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from campaigns.models import Campaign, Indicator
-from scoring.excel.guard import MAX_COLUMNS, MAX_ROWS, SheetRefused, UploadCheck
+from scoring.excel.guard import SheetRefused, UploadCheck
 from scoring.excel.template import (
     FIRST_DATA_ROW,
     FIXED_COLUMNS,
@@ -151,16 +152,16 @@ def read_score_sheet(
     # The declared size is cheap to read and refuses absurd sheets early; it can lie, so the
     # loop below counts as well, and the declared size is then dropped so that a too-small
     # one cannot hide rows from openpyxl.
-    if sheet.max_row is not None and sheet.max_row > MAX_ROWS:
+    if sheet.max_row is not None and sheet.max_row > settings.SHEET_MAX_ROWS:
         raise upload.refuse(
             "too_many_rows",
-            _("The sheet has more than %(n)d rows.") % {"n": MAX_ROWS},
+            _("The sheet has more than %(n)d rows.") % {"n": settings.SHEET_MAX_ROWS},
             sheet=SCORE_SHEET,
         )
-    if sheet.max_column is not None and sheet.max_column > MAX_COLUMNS:
+    if sheet.max_column is not None and sheet.max_column > settings.SHEET_MAX_COLUMNS:
         raise upload.refuse(
             "too_many_columns",
-            _("The sheet has more than %(n)d columns.") % {"n": MAX_COLUMNS},
+            _("The sheet has more than %(n)d columns.") % {"n": settings.SHEET_MAX_COLUMNS},
             sheet=SCORE_SHEET,
         )
     sheet.reset_dimensions()
@@ -170,10 +171,10 @@ def read_score_sheet(
     for number, values in enumerate(
         sheet.iter_rows(min_row=1, max_col=last_col, values_only=True), start=1
     ):
-        if number > MAX_ROWS:
+        if number > settings.SHEET_MAX_ROWS:
             raise upload.refuse(
                 "too_many_rows",
-                _("The sheet has more than %(n)d rows.") % {"n": MAX_ROWS},
+                _("The sheet has more than %(n)d rows.") % {"n": settings.SHEET_MAX_ROWS},
                 sheet=SCORE_SHEET,
             )
         if number == ROW_CODE:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,7 +31,6 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from campaigns.models import Indicator, IndicatorKind
 from scoring.errors import ScoringError
-from scoring.excel.guard import MAX_COLUMNS, MAX_ROWS
 from scoring.models import (
     Assessment,
     Period,
@@ -126,7 +126,7 @@ def template_build(
         assessments_qs = assessments_qs.visible_to(user)
     if region is not None:
         assessments_qs = assessments_qs.filter(unit__code__startswith=region.prefix)
-    max_units = MAX_ROWS - FIRST_DATA_ROW + 1
+    max_units = settings.SHEET_MAX_ROWS - FIRST_DATA_ROW + 1
     assessments = list(
         assessments_qs.select_related("unit__township").order_by("unit__code")[: max_units + 1]
     )
@@ -152,7 +152,7 @@ def template_build(
     ]
     if not indicators:
         raise ScoringError(_("There are no indicators you may score in this campaign."))
-    if FIXED_COLUMNS + 2 * len(indicators) > MAX_COLUMNS:
+    if FIXED_COLUMNS + 2 * len(indicators) > settings.SHEET_MAX_COLUMNS:
         raise ScoringError(_("The catalogue has too many indicators for one sheet."))
     columns = [Column(ind, FIRST_INDICATOR_COLUMN + 2 * i) for i, ind in enumerate(indicators)]
     applicable = {

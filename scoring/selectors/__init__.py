@@ -23,6 +23,7 @@ from scoring.selectors.monthly import (
     previous_month,
 )
 from scoring.selectors.progress import (
+    campaigns_for_home,
     indicator_counts,
     stage_totals,
     work_due,
@@ -46,6 +47,7 @@ __all__ = [
     "EntryRow",
     "TownshipRank",
     "UnitRank",
+    "campaigns_for_home",
     "dimension_results",
     "effective_and_slow",
     "entry_sheet",

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Count, Sum
+from django.db.models import Case, Count, IntegerField, Sum, Value, When
 
+from campaigns.models import UnitTarget
+from scoring.models import Holding, HoldingChange, HoldingChangeKind
 from villages.models import Unit
 
 
 def unit_levels(campaign, user=None) -> dict[int, int]:
     """Flags or stars each unit holds now (units holding none are absent). One query."""
-    from scoring.models import Holding
-
     # A unit merged away or retired keeps its history but no longer counts towards levels.
     holdings = Holding.objects.filter(dimension__campaign=campaign, unit__is_active=True)
     if user is not None:
@@ -22,10 +22,6 @@ def unit_levels(campaign, user=None) -> dict[int, int]:
 
 def level_changes(period, user=None) -> dict[int, int]:
     """Net flags or stars gained (+) or lost (−) per unit in a period. One query."""
-    from django.db.models import Case, IntegerField, Value, When
-
-    from scoring.models import HoldingChange, HoldingChangeKind
-
     changes = HoldingChange.objects.filter(period=period)
     if user is not None:
         changes = changes.visible_to(user)
@@ -62,9 +58,6 @@ def level_distribution(campaign, user) -> dict[int, int]:
 def targets_by_township(campaign, user) -> list[dict]:
     """Per township: units at each level now and the county's decided unit targets (荐旗).
     Three queries."""
-    from campaigns.models import UnitTarget
-    from villages.models import Unit
-
     levels = unit_levels(campaign, user)
     targets = dict(
         UnitTarget.objects.visible_to(user)

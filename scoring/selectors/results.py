@@ -10,6 +10,7 @@ from django.db.models import F
 
 from campaigns.models import IndicatorKind
 from scoring.models import Assessment, Score, ScoreStage, Stage
+from scoring.rules import lost_points, total_score
 from scoring.selectors.progress import stage_totals
 
 # --- final results of a period (adjustment, rankings, reports) -----------------------------
@@ -21,8 +22,6 @@ def final_results(period, assessments: list[Assessment]) -> dict:
     Returns {(unit_id, dimension_id): (DimensionResult, [(code, points lost), …])}. Three
     queries whatever the number of units: the totals aggregate (two) and the deductions.
     """
-    from scoring.rules import lost_points
-
     campaign = period.campaign
     by_id = {a.id: a for a in assessments}
     totals = stage_totals(
@@ -61,8 +60,6 @@ def final_results(period, assessments: list[Assessment]) -> dict:
 def unit_totals(period, user=None) -> dict[int, Decimal]:
     """Each unit's total (mean of its county-stage dimension scores) in a period, for final
     assessments visible to the user. Four queries."""
-    from scoring.rules import total_score
-
     assessments = Assessment.objects.filter(period=period, stage=Stage.FINAL)
     if user is not None:
         assessments = assessments.visible_to(user)

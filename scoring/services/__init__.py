@@ -2,8 +2,7 @@
 
 One module per subdomain (HackSoft's styleguide, zulip's `actions/`): scores, transitions,
 periods, adjustment, rectification, sheets, jobs. The names are re-exported here so callers
-write `services.scores_save(...)` without knowing which module holds it.
-"""
+write `services.scores_save(...)` without knowing which module holds it."""
 
 from scoring.services.adjustment import (
     AdjustmentSummary,
@@ -12,7 +11,6 @@ from scoring.services.adjustment import (
     adjustment_propose,
 )
 from scoring.services.jobs import (
-    SMALL_EXPORT_ROWS,
     export_job_execute,
     export_job_start,
     export_rows_estimate,
@@ -24,18 +22,22 @@ from scoring.services.periods import (
     period_open,
 )
 from scoring.services.rectification import (
-    RECTIFICATION_STEPS,
+    STEP_ACTIONS,
     rectification_allowed,
     rectification_step,
 )
 from scoring.services.scores import (
-    EVIDENCE_MAX_BYTES,
-    EVIDENCE_TYPES,
     SCORE_UPDATE_FIELDS,
     SaveResult,
     check_attachment,
     evidence_attach,
+    lock_assessments,
     scores_save,
+)
+from scoring.services.sheets import (
+    ImportChange,
+    ImportResult,
+    scores_import,
 )
 from scoring.services.transitions import (
     assessment_return,
@@ -45,12 +47,11 @@ from scoring.services.transitions import (
 )
 
 __all__ = [
-    "EVIDENCE_MAX_BYTES",
-    "EVIDENCE_TYPES",
-    "RECTIFICATION_STEPS",
     "SCORE_UPDATE_FIELDS",
-    "SMALL_EXPORT_ROWS",
+    "STEP_ACTIONS",
     "AdjustmentSummary",
+    "ImportChange",
+    "ImportResult",
     "SaveResult",
     "adjustment_confirm",
     "adjustment_override",
@@ -64,11 +65,13 @@ __all__ = [
     "export_job_start",
     "export_rows_estimate",
     "export_write",
+    "lock_assessments",
     "period_open",
     "rectification_allowed",
     "rectification_step",
     "report_run_execute",
     "report_run_start",
     "scored_counts",
+    "scores_import",
     "scores_save",
 ]

@@ -27,7 +27,9 @@ from scoring.models import (
     Stage,
 )
 from scoring.selectors.results import final_results
-from villages.models import Region, RegionLevel, Role
+from villages.errors import ErrorCode
+from villages.models import Region, RegionLevel
+from villages.policy import Action, may
 
 # --- adjustment (调旗) ----------------------------------------------------------------------
 
@@ -52,8 +54,8 @@ def adjustment_propose(
     threshold (a veto fails the dimension) or total-score bands. With save=False nothing is
     written (command-line dry run). Fixed number of queries whatever the number of units.
     """
-    if not (user is None or user.is_superuser or user.role == Role.COUNTY_STAFF):
-        raise ScoringError(_("Only county staff may run an adjustment."))
+    if not (user is None or may(user, Action.ADJUST)):
+        raise ScoringError(_("Only county staff may run an adjustment."), code=ErrorCode.FORBIDDEN)
     campaign = period.campaign
     assessments = Assessment.objects.filter(period=period).select_related("unit")
     if user is not None:
@@ -122,8 +124,10 @@ def adjustment_propose(
 def adjustment_override(*, user, proposal: AdjustmentProposal, action: str, reason: str) -> None:
     """Decide differently from the rules for one proposal; a reason is required."""
     reason = (reason or "").strip()
-    if not (user.is_superuser or user.role == Role.COUNTY_STAFF):
-        raise ScoringError(_("Only county staff may override a proposal."))
+    if not may(user, Action.ADJUST):
+        raise ScoringError(
+            _("Only county staff may override a proposal."), code=ErrorCode.FORBIDDEN
+        )
     if proposal.confirmed:
         raise ScoringError(_("This proposal is already confirmed."))
     if action not in ProposalAction.values:
@@ -151,8 +155,10 @@ def adjustment_confirm(
     change already recorded for the unit, dimension and period, is not written again; an award
     of something held meanwhile or a withdrawal of something no longer held is skipped.
     """
-    if not (user.is_superuser or user.role == Role.COUNTY_STAFF):
-        raise ScoringError(_("Only county staff may confirm an adjustment."))
+    if not may(user, Action.ADJUST):
+        raise ScoringError(
+            _("Only county staff may confirm an adjustment."), code=ErrorCode.FORBIDDEN
+        )
     summary = AdjustmentSummary()
     now = timezone.now()
     with transaction.atomic():

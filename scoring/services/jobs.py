@@ -23,8 +23,6 @@ from scoring.models import (
 from scoring.selectors.monthly import monthly_figures
 from villages.models import Unit
 
-SMALL_EXPORT_ROWS = 1000  # below this an export is written during the request
-
 
 def report_run_start(
     *, campaign, month: dt.date, requested_by=None, trigger: str = ""

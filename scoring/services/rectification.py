@@ -16,53 +16,28 @@ from scoring.models import (
     RectificationStatus,
 )
 from scoring.services.scores import check_attachment
-from villages.access import scope_for
-from villages.models import Role
+from villages.errors import ErrorCode
+from villages.policy import Action, may
 
 # --- rectification (整改) -------------------------------------------------------------------
 
-# (action, from status, to status, roles that may do it)
-RECTIFICATION_STEPS = {
-    RectificationAction.ASSIGN: (
-        {RectificationStatus.OPEN},
-        RectificationStatus.OPEN,
-        {Role.TOWNSHIP_OFFICIAL, Role.COUNTY_STAFF},
-    ),
-    RectificationAction.REPORT: (
-        {RectificationStatus.OPEN},
-        RectificationStatus.REPORTED,
-        {Role.VILLAGE_SECRETARY, Role.TOWNSHIP_OFFICIAL},
-    ),
-    RectificationAction.VERIFY: (
-        {RectificationStatus.REPORTED},
-        RectificationStatus.VERIFIED,
-        {Role.TOWNSHIP_OFFICIAL},
-    ),
-    RectificationAction.CLOSE: (
-        {RectificationStatus.VERIFIED},
-        RectificationStatus.CLOSED,
-        {Role.COUNTY_STAFF},
-    ),
+# The policy's action for each step of an item (its table says who, from which status).
+STEP_ACTIONS = {
+    RectificationAction.ASSIGN: Action.RECTIFY_ASSIGN,
+    RectificationAction.REPORT: Action.RECTIFY_REPORT,
+    RectificationAction.VERIFY: Action.RECTIFY_VERIFY,
+    RectificationAction.CLOSE: Action.RECTIFY_CLOSE,
+    RectificationAction.SEND_BACK: Action.RECTIFY_SEND_BACK,
 }
 
 
 def rectification_allowed(user, item: RectificationItem, action: str) -> bool:
     """May the user take this step on this item now? (No query: item must carry its unit.)"""
-    if not scope_for(user).contains(item.assessment.unit.code):
-        return False
-    if action == RectificationAction.SEND_BACK:
-        roles_by_status = {
-            RectificationStatus.REPORTED: {Role.TOWNSHIP_OFFICIAL},
-            RectificationStatus.VERIFIED: {Role.COUNTY_STAFF},
-        }
-        roles = roles_by_status.get(item.status)
-        if roles is None:
-            return False
-    else:
-        sources, _target, roles = RECTIFICATION_STEPS[action]
-        if item.status not in sources:
-            return False
-    return user.is_superuser or user.role in roles
+    return (
+        action in STEP_ACTIONS
+        and item.step_target(action) is not None
+        and may(user, STEP_ACTIONS[action], item)
+    )
 
 
 def rectification_step(
@@ -92,17 +67,25 @@ def rectification_step(
         if not rectification_allowed(user, item, action):
             raise ScoringError(
                 _("You may not do this while the item is “%(s)s”.")
-                % {"s": RectificationStatus(item.status).label}
+                % {"s": RectificationStatus(item.status).label},
+                code=ErrorCode.FORBIDDEN,
             )
         before, now = item.status, timezone.now()
+        target = item.step_target(action)
         if action == RectificationAction.ASSIGN:
             responsible_person, measure = responsible_person.strip(), measure.strip()
             if not responsible_person:
-                raise ScoringError(_("Name the person responsible."), field="responsible_person")
+                raise ScoringError(
+                    _("Name the person responsible."),
+                    code=ErrorCode.REQUIRED,
+                    field="responsible_person",
+                )
             if not measure:
-                raise ScoringError(_("Describe the measure."), field="measure")
+                raise ScoringError(
+                    _("Describe the measure."), code=ErrorCode.REQUIRED, field="measure"
+                )
             if deadline is None:
-                raise ScoringError(_("Set a deadline."), field="deadline")
+                raise ScoringError(_("Set a deadline."), code=ErrorCode.REQUIRED, field="deadline")
             item.responsible_person, item.measure, item.deadline = (
                 responsible_person,
                 measure,
@@ -114,20 +97,19 @@ def rectification_step(
                     _("The township has not assigned a person, measure and deadline yet.")
                 )
             if not note:
-                raise ScoringError(_("Say what was done."), field="note")
-            item.status = RectificationStatus.REPORTED
+                raise ScoringError(_("Say what was done."), code=ErrorCode.REQUIRED, field="note")
             item.report_note, item.reported_by, item.reported_at = note, user, now
         elif action == RectificationAction.VERIFY:
-            item.status = RectificationStatus.VERIFIED
             item.verified_by, item.verified_at = user, now
         elif action == RectificationAction.CLOSE:
-            item.status = RectificationStatus.CLOSED
             item.closed_by, item.closed_at = user, now
         else:  # send back
             if not note:
-                raise ScoringError(_("Give a reason for sending it back."), field="note")
-            item.status = RectificationStatus.OPEN
+                raise ScoringError(
+                    _("Give a reason for sending it back."), code=ErrorCode.REQUIRED, field="note"
+                )
             item.sent_back_reason = note
+        item.status = target
         item.save()
         RectificationEvent.objects.create(
             item=item,

@@ -9,10 +9,12 @@ version; an input based on an older version is refused (StaleScores) and nothing
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -295,36 +297,23 @@ def _is_stale(item: ScoreInput, current: Score | None, user, changed_since) -> b
 
 # --- evidence -------------------------------------------------------------------------------
 
-EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
-EVIDENCE_TYPES = {
-    # extension: leading bytes of a real file of that type
-    ".jpg": (b"\xff\xd8\xff",),
-    ".jpeg": (b"\xff\xd8\xff",),
-    ".png": (b"\x89PNG\r\n\x1a\n",),
-    ".pdf": (b"%PDF-",),
-    ".docx": (b"PK\x03\x04",),
-    ".xlsx": (b"PK\x03\x04",),
-}
-
 
 def check_attachment(upload, field: str = "file") -> str:
     """Refuse a file that is too large, of a type we do not take, or not what its name says.
 
     Returns the file's base name.
     """
-    import os
-
     name = os.path.basename(upload.name or "")
     extension = os.path.splitext(name)[1].lower()
-    if upload.size > EVIDENCE_MAX_BYTES:
+    if upload.size > settings.EVIDENCE_MAX_BYTES:
         raise ScoringError(_("The file is larger than 10 MB."), field=field)
-    if extension not in EVIDENCE_TYPES:
+    if extension not in settings.EVIDENCE_TYPES:
         raise ScoringError(
             _("Only JPG, PNG, PDF, DOCX and XLSX files can be attached."), field=field
         )
     head = upload.read(16)
     upload.seek(0)
-    if not head.startswith(EVIDENCE_TYPES[extension]):
+    if not head.startswith(settings.EVIDENCE_TYPES[extension]):
         raise ScoringError(_("The file's content does not match its type."), field=field)
     return name
 

@@ -624,9 +624,9 @@ def test_it_runs_large_exports_in_the_background(client, county_staff, world, me
 
 
 def test_it_runs_exports_over_the_small_limit_in_the_background(
-    client, county_staff, world, media, eager, monkeypatch
+    client, county_staff, world, media, eager, settings
 ):
-    monkeypatch.setattr("scoring.views_reports.SMALL_EXPORT_ROWS", 4)
+    settings.EXPORT_IN_REQUEST_MAX_ROWS = 4
     client.force_login(county_staff)
     response = client.post(start_url(), {"kind": "ledger"})  # 6 items
     job = ExportJob.objects.get()

@@ -22,6 +22,7 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
@@ -33,7 +34,7 @@ from openpyxl.cell.cell import MergedCell
 from openpyxl.worksheet.formula import ArrayFormula
 
 from scoring.errors import ImportErrors
-from scoring.excel.guard import MAX_ROWS, MAX_UPLOAD_BYTES, MAX_ZIP_MEMBERS, OLE_MAGIC
+from scoring.excel.guard import OLE_MAGIC
 from scoring.excel.template import FIRST_DATA_ROW, META_SHEET, ROW_CODE, SCORE_SHEET, template_build
 from scoring.models import Score, ScoreChange, ScoreStage
 from scoring.services.sheets import scores_import
@@ -130,7 +131,7 @@ def bomb(template: bytes, shape: str) -> bytes:
             for n in range(3):
                 big_member(target, f"xl/media/image{n}.bin", 20 * 2**20, b"\0")
         elif shape == "members":  # more members than any workbook has
-            for n in range(MAX_ZIP_MEMBERS + 1):
+            for n in range(django_settings.SHEET_MAX_ZIP_MEMBERS + 1):
                 target.writestr(f"xl/media/x{n}.bin", b"")
         elif shape == "sheet":  # the score sheet itself padded with 6 MB of whitespace
             xml = source.read("xl/worksheets/sheet1.xml")
@@ -291,9 +292,9 @@ dimensions = kind(
     "enormous dimensions in the sheet XML",
     st.tuples(
         st.tuples(
-            st.integers(MAX_ROWS + 1, 1_048_576),
+            st.integers(django_settings.SHEET_MAX_ROWS + 1, 1_048_576),
             st.integers(1, 16_384),
-            st.one_of(st.none(), st.integers(MAX_ROWS + 1, 1_048_576)),
+            st.one_of(st.none(), st.integers(django_settings.SHEET_MAX_ROWS + 1, 1_048_576)),
             st.booleans(),
         ).map(
             lambda d: (
@@ -572,7 +573,7 @@ def test_a_good_upload_still_goes_through(sheet):
 
 # --- oversize uploads -----------------------------------------------------------------------
 
-OVER = MAX_UPLOAD_BYTES + 1
+OVER = django_settings.SHEET_MAX_BYTES + 1
 
 
 def test_an_oversize_file_is_refused_from_its_size_before_parsing(sheet, monkeypatch):

@@ -1,4 +1,4 @@
-"""Monthly reports (月度分析), on-demand Excel exports with progress, and the download centre."""
+"""Monthly reports, on-demand exports with their progress, and the download centre."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import tempfile
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -22,28 +23,24 @@ from scoring.errors import ScoringError
 from scoring.models import ExportJob, ExportKind, JobStatus, Period, ReportRun
 from scoring.selectors.monthly import previous_month
 from scoring.services import (
-    SMALL_EXPORT_ROWS,
     export_rows_estimate,
     export_write,
 )
-from scoring.views import safe_next
-from villages.models import Region, Role
+from scoring.views.base import safe_next
+from villages.models import Region
+from villages.policy import Action, may
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _county_or_leader(user) -> bool:
-    return user.is_superuser or user.role in (Role.COUNTY_STAFF, Role.LEADER)
 
 
 @login_required
 def report_list(request, slug: str):
     """A campaign's monthly reports; county staff can produce one by hand."""
     campaign = get_object_or_404(Campaign.objects.visible_to(request.user), slug=slug)
-    if not _county_or_leader(request.user):
+    if not may(request.user, Action.VIEW_REPORTS):
         raise PermissionDenied
     if request.method == "POST":
-        if not (request.user.is_superuser or request.user.role == Role.COUNTY_STAFF):
+        if not may(request.user, Action.RUN_REPORT):
             raise PermissionDenied
         raw = request.POST.get("month", "")
         try:
@@ -80,7 +77,7 @@ def report_list(request, slug: str):
 
 
 def _run_or_404(user, pk: int) -> ReportRun:
-    if not _county_or_leader(user):
+    if not may(user, Action.VIEW_REPORTS):
         raise PermissionDenied
     return get_object_or_404(ReportRun.objects.visible_to(user).select_related("campaign"), pk=pk)
 
@@ -136,7 +133,7 @@ def export_start(request, slug: str):
         rows = export_rows_estimate(
             kind=kind, campaign=campaign, period=period, user=request.user, region=region
         )
-        if rows < SMALL_EXPORT_ROWS and request.POST.get("background") != "1":
+        if rows < settings.EXPORT_IN_REQUEST_MAX_ROWS and request.POST.get("background") != "1":
             return _export_now(request, kind=kind, campaign=campaign, period=period, region=region)
         job = tasks.export_job_queue(
             user=request.user, kind=kind, campaign=campaign, period=period, region=region

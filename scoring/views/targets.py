@@ -1,0 +1,164 @@
+"""Targets against levels, each unit's target (荐旗), and the rankings (赛马)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from campaigns.models import LevelTarget, UnitTarget
+from campaigns.services import unit_targets_set
+from scoring.models import (
+    Period,
+)
+from scoring.selectors import (
+    effective_and_slow,
+    level_distribution,
+    rankings,
+    targets_by_township,
+    unit_levels,
+)
+from scoring.views.base import campaign_or_404, townships_of
+from villages.errors import Refused
+from villages.models import Unit
+from villages.policy import Action, may
+
+# --- targets and rankings -------------------------------------------------------------------
+
+
+@login_required
+def targets(request, slug: str):
+    """County targets per level against the units holding each level now, and per township."""
+    campaign = campaign_or_404(request.user, slug)
+    distribution = level_distribution(campaign, request.user)
+    county_targets = dict(
+        LevelTarget.objects.filter(campaign=campaign, region=campaign.region).values_list(
+            "level", "count"
+        )
+    )
+    top = max([*distribution, *county_targets, 5])
+    levels = [
+        (level, distribution.get(level, 0), county_targets.get(level))
+        for level in range(top, -1, -1)
+    ]
+    rows = targets_by_township(campaign, request.user)
+    for row in rows:
+        row["pairs"] = list(zip(row["actual"][::-1], row["target"][::-1], strict=True))
+    return render(
+        request,
+        "scoring/targets.html",
+        {
+            "campaign": campaign,
+            "levels": levels,
+            "rows": rows,
+            "level_headers": list(range(len(rows[0]["actual"]) - 1, -1, -1)) if rows else [],
+        },
+    )
+
+
+@login_required
+def unit_targets(request, slug: str):
+    """Each unit's target level (荐旗): townships recommend, the county decides."""
+    campaign = campaign_or_404(request.user, slug)
+    user = request.user
+    field = (
+        "decided"
+        if may(user, Action.DECIDE_TARGET)
+        else "recommended"
+        if may(user, Action.RECOMMEND_TARGET)
+        else None
+    )
+    units = (
+        Unit.objects.visible_to(user)
+        .active()
+        .filter(code__startswith=campaign.region.prefix)
+        .select_related("township")
+        .order_by("code")
+    )
+    township = request.GET.get("township", "")
+    if township:
+        units = units.filter(township__code=township)
+    page = Paginator(units, settings.PAGE_SIZE_LONG).get_page(request.GET.get("page"))
+    if request.method == "POST":
+        if field is None:
+            raise PermissionDenied
+        levels, bad = {}, False
+        for unit in page:
+            raw = request.POST.get(f"level-{unit.pk}", "")
+            if raw == "":
+                levels[unit.pk] = None
+            elif raw.isdigit():
+                levels[unit.pk] = int(raw)
+            else:
+                bad = True
+        if bad:
+            messages.error(request, _("A target level is a whole number."))
+        else:
+            try:
+                n = unit_targets_set(user=user, campaign=campaign, levels=levels, field=field)
+            except Refused as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("Saved: %(n)d targets changed.") % {"n": n})
+                return redirect(request.get_full_path())
+    targets = {
+        t.unit_id: t
+        for t in UnitTarget.objects.filter(campaign=campaign, unit__in=list(page)).select_related(
+            "recommended_by", "decided_by"
+        )
+    }
+    levels_now = unit_levels(campaign, user)
+    rows = [(u, targets.get(u.pk), levels_now.get(u.pk, 0)) for u in page]
+    top = campaign.dimensions.count() or 5
+    return render(
+        request,
+        "scoring/unit_targets.html",
+        {
+            "campaign": campaign,
+            "rows": rows,
+            "page": page,
+            "field": field,
+            "choices": list(range(top, -1, -1)),
+            "townships": townships_of(user, campaign),
+            "township": township,
+        },
+    )
+
+
+@login_required
+def ranking(request, slug: str, label: str):
+    """Townships by average final score and by levels held (赛马); units within a township;
+    the period's effective and slow units."""
+    period = get_object_or_404(
+        Period.objects.visible_to(request.user).select_related("campaign__region"),
+        campaign__slug=slug,
+        label=label,
+    )
+    township_rows, unit_rows = rankings(period, request.user)
+    effective, slow = effective_and_slow(period.campaign, unit_rows)
+    township = request.GET.get("township", "")
+    shown_units = [r for r in unit_rows if not township or r.unit.township.code == township]
+    return render(
+        request,
+        "scoring/ranking.html",
+        {
+            "period": period,
+            "campaign": period.campaign,
+            "township_rows": township_rows,
+            "by_held": sorted(
+                township_rows, key=lambda t: (-t.held / max(t.units, 1), t.township.code)
+            ),
+            "unit_page": Paginator(shown_units, settings.PAGE_SIZE_LONG).get_page(
+                request.GET.get("page")
+            ),
+            "township": township,
+            "townships": townships_of(request.user, period.campaign),
+            "effective": effective,
+            "slow": slow,
+            "periods": period.campaign.periods.order_by("starts_on"),
+        },
+    )
