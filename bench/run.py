@@ -405,9 +405,8 @@ def edited_upload(world, variant: int) -> bytes:
     """A fresh township template with every applicable cell changed to variant A or B."""
     from openpyxl import load_workbook
 
-    from campaigns.models import IndicatorKind
+    from campaigns.models import Indicator, IndicatorKind
     from scoring.excel.template import SCORE_SHEET, template_build
-    from scoring.selectors import applicable_indicators
     from villages.models import Unit, UnitKind
 
     period = world.periods["2026Q4"]
@@ -424,7 +423,9 @@ def edited_upload(world, variant: int) -> bytes:
     applicable = {
         kind: {
             ind.id: ind
-            for ind in applicable_indicators(world.campaign.id, period.catalogue_version, kind)
+            for ind in Indicator.objects.applicable(
+                world.campaign.id, period.catalogue_version, kind
+            )
         }
         for kind in UnitKind.values
     }
