@@ -8,10 +8,11 @@ HOST   ?= 127.0.0.1:8000
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+# One venv for running, testing and linting: requirements-dev.txt includes the runtime pins.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 # Demo: SQLite file db.sqlite3, Celery eager (no Redis), DEBUG on with the development key.
@@ -27,9 +28,11 @@ run: demo
 test: install
 	$(BIN)/pytest
 
+# ruff, then the import layers (pyproject.toml [tool.importlinter]).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .

@@ -59,7 +59,7 @@ class Campaign(models.Model):
 
     name = models.CharField(_("name"), max_length=128)
     slug = models.SlugField(_("short name"), max_length=64, unique=True)
-    scheme = models.CharField(_("scheme"), max_length=8, choices=Scheme.choices)
+    scheme = models.CharField(_("scheme"), max_length=8, choices=Scheme)
     year = models.PositiveSmallIntegerField(
         _("year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
     )
@@ -70,7 +70,7 @@ class Campaign(models.Model):
         related_name="campaigns",
     )
     status = models.CharField(
-        _("status"), max_length=8, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+        _("status"), max_length=8, choices=CampaignStatus, default=CampaignStatus.DRAFT
     )
     threshold = models.DecimalField(
         _("threshold"),
@@ -83,7 +83,7 @@ class Campaign(models.Model):
     use_self_stage = models.BooleanField(_("village self-assessment (自评)"), default=True)
     use_township_stage = models.BooleanField(_("township initial assessment (初评)"), default=True)
     rule_mode = models.CharField(
-        _("adjustment rule"), max_length=16, choices=RuleMode.choices, default=RuleMode.DIMENSION
+        _("adjustment rule"), max_length=16, choices=RuleMode, default=RuleMode.DIMENSION
     )
     bands = models.CharField(
         _("score bands"),
@@ -208,7 +208,7 @@ class Dimension(models.Model):
     code = models.SlugField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=64)
     applies_to = models.CharField(
-        _("applies to"), max_length=16, choices=AppliesTo.choices, default=AppliesTo.BOTH
+        _("applies to"), max_length=16, choices=AppliesTo, default=AppliesTo.BOTH
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     threshold = models.DecimalField(
@@ -304,7 +304,7 @@ class Indicator(models.Model):
         _("max points"), max_digits=6, decimal_places=2, validators=[MinValueValidator(0)]
     )
     kind = models.CharField(
-        _("kind"), max_length=8, choices=IndicatorKind.choices, default=IndicatorKind.POINTS
+        _("kind"), max_length=8, choices=IndicatorKind, default=IndicatorKind.POINTS
     )
     lead_department = models.ForeignKey(
         "villages.Department",

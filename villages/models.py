@@ -58,7 +58,7 @@ class Region(models.Model):
         _("division code"), max_length=12, unique=True, validators=[division_code_validator]
     )
     name = models.CharField(_("name"), max_length=64)
-    level = models.CharField(_("level"), max_length=16, choices=RegionLevel.choices)
+    level = models.CharField(_("level"), max_length=16, choices=RegionLevel)
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent region"),
@@ -139,7 +139,7 @@ class Unit(models.Model):
         _("division code"), max_length=12, unique=True, validators=[division_code_validator]
     )
     name = models.CharField(_("name"), max_length=64)
-    kind = models.CharField(_("kind"), max_length=16, choices=UnitKind.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=UnitKind)
     township = models.ForeignKey(
         Region,
         verbose_name=_("township"),
@@ -273,7 +273,7 @@ class User(AbstractUser):
     Superusers see everything (set-up and support); everyone else is cut to their scope.
     """
 
-    role = models.CharField(_("role"), max_length=32, choices=Role.choices, blank=True)
+    role = models.CharField(_("role"), max_length=32, choices=Role, blank=True)
     region = models.ForeignKey(
         Region,
         verbose_name=_("region"),

@@ -103,7 +103,7 @@ class AssessmentEvent(models.Model):
     assessment = models.ForeignKey(
         Assessment, verbose_name=_("assessment"), on_delete=models.CASCADE, related_name="events"
     )
-    kind = models.CharField(_("action"), max_length=16, choices=AssessmentEventKind.choices)
+    kind = models.CharField(_("action"), max_length=16, choices=AssessmentEventKind)
     from_stage = models.CharField(_("from stage"), max_length=16, choices=Stage.choices)
     to_stage = models.CharField(_("to stage"), max_length=16, choices=Stage.choices)
     reason = models.TextField(_("reason"), blank=True)
@@ -237,7 +237,7 @@ class ScoreChange(models.Model):
     old_vetoed = models.BooleanField(_("old veto"), null=True, blank=True)
     new_vetoed = models.BooleanField(_("new veto"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
-    source = models.CharField(_("source"), max_length=8, choices=ChangeSource.choices)
+    source = models.CharField(_("source"), max_length=8, choices=ChangeSource)
     after_submission = models.BooleanField(
         _("after submission"),
         default=False,

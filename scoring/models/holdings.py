@@ -81,7 +81,7 @@ class HoldingChange(models.Model):
     period = models.ForeignKey(
         Period, verbose_name=_("period"), on_delete=models.PROTECT, related_name="holding_changes"
     )
-    kind = models.CharField(_("change"), max_length=8, choices=HoldingChangeKind.choices)
+    kind = models.CharField(_("change"), max_length=8, choices=HoldingChangeKind)
     score = models.DecimalField(
         _("dimension score"), max_digits=6, decimal_places=2, null=True, blank=True
     )
@@ -146,7 +146,7 @@ class AdjustmentRun(models.Model):
     status = models.CharField(
         _("status"),
         max_length=16,
-        choices=AdjustmentStatus.choices,
+        choices=AdjustmentStatus,
         default=AdjustmentStatus.PROPOSED,
     )
     created_by = models.ForeignKey(
@@ -218,9 +218,9 @@ class AdjustmentProposal(models.Model):
     held = models.BooleanField(_("held before"))
     score = models.DecimalField(_("dimension score"), max_digits=6, decimal_places=2)
     vetoed = models.BooleanField(_("veto triggered"), default=False)
-    action = models.CharField(_("proposed"), max_length=8, choices=ProposalAction.choices)
+    action = models.CharField(_("proposed"), max_length=8, choices=ProposalAction)
     override = models.CharField(
-        _("decided instead"), max_length=8, choices=ProposalAction.choices, blank=True
+        _("decided instead"), max_length=8, choices=ProposalAction, blank=True
     )
     override_reason = models.TextField(_("reason for overriding"), blank=True)
     # Who last decided on this proposal by hand, and when: confirmation records only who

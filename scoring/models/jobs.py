@@ -31,7 +31,7 @@ class Job(models.Model):
     and the file it produced. A file is attached only when complete (`attach_written`)."""
 
     status = models.CharField(
-        _("status"), max_length=8, choices=JobStatus.choices, default=JobStatus.QUEUED
+        _("status"), max_length=8, choices=JobStatus, default=JobStatus.QUEUED
     )
     error = models.TextField(_("error"), blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -138,7 +138,7 @@ class ExportJobQuerySet(models.QuerySet):
 class ExportJob(Job):
     """An on-demand Excel export: what was asked, its progress, and the finished file."""
 
-    kind = models.CharField(_("kind"), max_length=8, choices=ExportKind.choices)
+    kind = models.CharField(_("kind"), max_length=8, choices=ExportKind)
     campaign = models.ForeignKey(
         "campaigns.Campaign",
         verbose_name=_("campaign"),

@@ -47,7 +47,7 @@ class Period(models.Model):
     ends_on = models.DateField(_("ends on"))
     catalogue_version = models.PositiveIntegerField(_("catalogue version"), default=1)
     status = models.CharField(
-        _("status"), max_length=8, choices=PeriodStatus.choices, default=PeriodStatus.OPEN
+        _("status"), max_length=8, choices=PeriodStatus, default=PeriodStatus.OPEN
     )
     self_due = models.DateField(_("self-assessment due"), null=True, blank=True)
     township_due = models.DateField(_("township assessment due"), null=True, blank=True)

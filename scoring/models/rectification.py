@@ -62,7 +62,7 @@ class RectificationItem(models.Model):
     status = models.CharField(
         _("status"),
         max_length=16,
-        choices=RectificationStatus.choices,
+        choices=RectificationStatus,
         default=RectificationStatus.OPEN,
     )
     report_note = models.TextField(_("report of completion"), blank=True)
@@ -176,11 +176,9 @@ class RectificationEvent(models.Model):
         on_delete=models.CASCADE,
         related_name="events",
     )
-    action = models.CharField(_("action"), max_length=16, choices=RectificationAction.choices)
-    from_status = models.CharField(
-        _("from status"), max_length=16, choices=RectificationStatus.choices
-    )
-    to_status = models.CharField(_("to status"), max_length=16, choices=RectificationStatus.choices)
+    action = models.CharField(_("action"), max_length=16, choices=RectificationAction)
+    from_status = models.CharField(_("from status"), max_length=16, choices=RectificationStatus)
+    to_status = models.CharField(_("to status"), max_length=16, choices=RectificationStatus)
     note = models.TextField(_("note"), blank=True)
     attachment = models.FileField(_("attachment"), upload_to="rectification/%Y/%m/", blank=True)
     actor = models.ForeignKey(

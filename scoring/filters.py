@@ -1,0 +1,1 @@
+"""Filters and sorting of the list pages (django-filter FilterSets)."""
