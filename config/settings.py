@@ -113,6 +113,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # `user|may:"action"` in every template: the access policy, not role names.
+            "builtins": ["villages.templatetags.policy"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
