@@ -61,6 +61,23 @@ def dimension_result(
     return DimensionResult(score=score, vetoed=vetoed, reaches=(not vetoed and score >= threshold))
 
 
+@dataclass
+class DimensionParts:
+    """A dimension's scores summed, as SQL aggregates them and exports stream them: points
+    awarded (each capped at its item's max), points possible, bonus (each capped), and whether
+    any veto was triggered. `result` scores them exactly as `dimension_result` scores items."""
+
+    points: Decimal = Decimal("0")
+    possible: Decimal = Decimal("0")
+    bonus: Decimal = Decimal("0")
+    vetoed: bool = False
+
+    def result(self, bonus_cap: Decimal, threshold: Decimal) -> DimensionResult:
+        return dimension_result(
+            [(self.points, self.possible)], [self.vetoed], [self.bonus], bonus_cap, threshold
+        )
+
+
 # --- adjustment (调旗) ----------------------------------------------------------------------
 
 AWARD = "award"

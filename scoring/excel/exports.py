@@ -21,7 +21,7 @@ from scoring.models import (
     ScoreStage,
     Stage,
 )
-from scoring.rules import dimension_result
+from scoring.rules import DimensionParts, total_score
 from scoring.selectors.levels import unit_levels
 from scoring.selectors.rankings import rankings
 from villages.models import Unit
@@ -90,7 +90,7 @@ def write_scores(path, *, period, user=None, region=None, progress: Progress | N
             for a_id, stage, *_unit in chunk
         }
         cells_of = {a_id: [None] * len(indicators) for a_id in shown}
-        parts_of: dict[int, dict[int, list]] = {a_id: {} for a_id in shown}  # [points, bonus, veto]
+        parts_of: dict[int, dict[int, DimensionParts]] = {a_id: {} for a_id in shown}
         stages = set(shown.values())
         scores = Score.objects.filter(assessment_id__in=list(shown), stage__in=stages)
         if len(stages) == 1:  # the usual case: no need to read the stage back
@@ -108,36 +108,33 @@ def write_scores(path, *, period, user=None, region=None, progress: Progress | N
             parts = parts_of[a_id]
             part = parts.get(dim_id)
             if part is None:
-                part = parts[dim_id] = [Decimal(0), Decimal(0), False]
+                part = parts[dim_id] = DimensionParts(possible=possible.get(dim_id, Decimal(0)))
             if slot == 2:
-                part[2] = part[2] or vetoed is True
+                part.vetoed = part.vetoed or vetoed is True
                 if at is not None and vetoed is not None:
                     cells_of[a_id][at] = yes if vetoed else no
                 continue
             if value is not None:
-                part[slot] += value if value <= maximum else maximum
+                capped = value if value <= maximum else maximum
+                if slot == 0:
+                    part.points += capped
+                else:
+                    part.bonus += capped
                 if at is not None:
                     cells_of[a_id][at] = float(value)
         for a_id, stage, unit_id, code, name, township in chunk:
             cells, parts = cells_of[a_id], parts_of[a_id]
             row = [code, name, township, stage_labels[stage], *cells]
-            scores = []
-            for d in dims:
-                part = parts.get(d.id)
-                if part is None:
-                    scores.append(None)
-                    continue
-                result = dimension_result(
-                    [(part[0], possible.get(d.id, Decimal(0)))],
-                    [part[2]],
-                    [part[1]],
-                    d.bonus_cap,
-                    d.effective_threshold,
-                )
-                scores.append(result.score)
-            present = [s for s in scores if s is not None]
-            row += [None if s is None else float(s) for s in scores]
-            row.append(float(sum(present) / len(present)) if present else None)
+            results = [
+                None
+                if d.id not in parts
+                else parts[d.id].result(d.bonus_cap, d.effective_threshold)
+                for d in dims
+            ]
+            present = [r for r in results if r is not None]
+            row += [None if r is None else float(r.score) for r in results]
+            # The unit's average is the rules' total (two decimals), as rankings and reports use.
+            row.append(float(total_score(present)) if present else None)
             row.append(levels.get(unit_id, 0))
             sheet.append_numbers(row, texts)
         done += len(chunk)

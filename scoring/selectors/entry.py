@@ -8,7 +8,7 @@ from django.db.models import Count
 
 from campaigns.models import Dimension, Indicator, IndicatorKind
 from scoring.models import Assessment, Score, ScoreStage, Stage
-from scoring.rules import DimensionResult, dimension_result
+from scoring.rules import DimensionParts, DimensionResult
 
 # --- one assessment -------------------------------------------------------------------------
 
@@ -30,19 +30,24 @@ class EntryDimension:
 
 
 def dimension_results(dimension: Dimension, rows: list[EntryRow], attr: str) -> DimensionResult:
-    points, vetoes, bonus = [], [], []
+    """The dimension's result from the entry rows' scores (`attr`: this or the previous stage),
+    summed into the same parts SQL aggregates, so the page shows what lists and exports show."""
+    parts = DimensionParts()
     for row in rows:
-        score = getattr(row, attr)
-        ind = row.indicator
+        score, ind = getattr(row, attr), row.indicator
+        if ind.kind == IndicatorKind.POINTS:
+            parts.possible += ind.max_points
+        if score is None:
+            continue
         if ind.kind == IndicatorKind.VETO:
-            vetoes.append(score.vetoed if score else None)
-        elif ind.kind == IndicatorKind.BONUS:
-            bonus.append(score.value if score else None)
-        else:
-            points.append((score.value if score else None, ind.max_points))
-    return dimension_result(
-        points, vetoes, bonus, dimension.bonus_cap, dimension.effective_threshold
-    )
+            parts.vetoed = parts.vetoed or score.vetoed is True
+        elif score.value is not None:
+            capped = min(score.value, ind.max_points)
+            if ind.kind == IndicatorKind.BONUS:
+                parts.bonus += capped
+            else:
+                parts.points += capped
+    return parts.result(dimension.bonus_cap, dimension.effective_threshold)
 
 
 def entry_sheet(assessment: Assessment, stage: str) -> list[EntryDimension]:

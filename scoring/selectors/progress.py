@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Dimension, Indicator, IndicatorKind, LevelTarget
 from scoring.models import Assessment, Holding, Period, Score
-from scoring.rules import dimension_result
+from scoring.rules import DimensionParts
 from villages.access import scope_for
 from villages.models import Role
 from villages.policy import role_stage
@@ -51,13 +51,10 @@ def stage_totals(
     result: dict = defaultdict(lambda: defaultdict(dict))
     for assessment_id, stage, dim_id, points, bonus, vetoes in rows:
         dim = dims[dim_id]
-        result[assessment_id][stage][dim_id] = dimension_result(
-            [(points or zero, max_by.get(dim_id, zero))],
-            [bool(vetoes)],
-            [bonus or zero],
-            dim.bonus_cap,
-            dim.effective_threshold,
+        parts = DimensionParts(
+            points or zero, max_by.get(dim_id, zero), bonus or zero, bool(vetoes)
         )
+        result[assessment_id][stage][dim_id] = parts.result(dim.bonus_cap, dim.effective_threshold)
     return result
 
 
