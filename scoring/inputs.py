@@ -44,29 +44,36 @@ def parse_points(raw: str | None) -> Decimal | None:
     return value
 
 
+def number_text(value: Decimal) -> str:
+    """10.00 → '10', 7.50 → '7.5' (no exponent): points as people write them."""
+    return f"{value.normalize():f}"
+
+
+def points_problem(value: Decimal, maximum: Decimal) -> tuple[str, str] | None:
+    """(code, message) of what is wrong with `value` points for an item worth `maximum`, or
+    None. The one range check of typed points: the web form and the Excel upload both ask it."""
+    if value < 0:
+        return "negative", _("Points cannot be negative.")
+    if value > maximum:
+        return "above_max", _("At most %(max)s points for this indicator.") % {
+            "max": number_text(maximum)
+        }
+    if value != value.quantize(Decimal("0.01")):
+        return "decimals", _("Use at most two decimal places.")
+    return None
+
+
 def validate_input(item: ScoreInput, indicator: Indicator) -> list[tuple[str, str]]:
     """Return [(field, message)] for one input: range, steps, veto, required note."""
-    errors: list[tuple[str, str]] = []
-    if indicator.kind == IndicatorKind.VETO:
-        return errors
-    value = item.value
-    if value is None:
-        return errors
-    if value < 0:
-        errors.append(("value", _("Points cannot be negative.")))
-    elif value > indicator.max_points:
-        errors.append(
-            (
-                "value",
-                _("At most %(max)s points for this indicator.") % {"max": indicator.max_points},
-            )
-        )
-    elif value != value.quantize(Decimal("0.01")):
-        errors.append(("value", _("Use at most two decimal places.")))
-    elif (
+    if indicator.kind == IndicatorKind.VETO or item.value is None:
+        return []
+    problem = points_problem(item.value, indicator.max_points)
+    if problem is not None:
+        return [("value", problem[1])]
+    if (
         indicator.kind == IndicatorKind.POINTS
-        and value < indicator.max_points
+        and item.value < indicator.max_points
         and not item.note.strip()
     ):
-        errors.append(("note", _("Say why points were deducted.")))
-    return errors
+        return [("note", _("Say why points were deducted."))]
+    return []

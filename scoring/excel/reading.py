@@ -25,9 +25,8 @@ from scoring.excel.template import (
     VETO_NO,
     VETO_YES,
     Column,
-    number_text,
 )
-from scoring.inputs import parse_points
+from scoring.inputs import parse_points, points_problem
 from scoring.models import (
     Period,
     ScoreStage,
@@ -256,16 +255,9 @@ def cell_points(raw: Any, indicator: Indicator) -> Decimal | None:
         raise not_number
     if not value.is_finite():
         raise not_number
-    if value < 0:
-        raise CellError("negative", _("Points cannot be negative."))
-    if value > indicator.max_points:
-        raise CellError(
-            "above_max",
-            _("At most %(max)s points for this indicator.")
-            % {"max": number_text(indicator.max_points)},
-        )
-    if value != value.quantize(Decimal("0.01")):
-        raise CellError("decimals", _("Use at most two decimal places."))
+    problem = points_problem(value, indicator.max_points)
+    if problem is not None:
+        raise CellError(*problem)
     return value
 
 

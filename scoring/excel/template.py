@@ -31,6 +31,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from campaigns.models import Indicator, IndicatorKind
 from scoring.errors import ScoringError
+from scoring.inputs import number_text
 from scoring.models import (
     Assessment,
     Period,
@@ -74,11 +75,6 @@ def display_value(value: Decimal | bool | None) -> str | None:
     if isinstance(value, bool):
         return VETO_YES if value else VETO_NO
     return number_text(value)
-
-
-def number_text(value: Decimal) -> str:
-    """10.00 → '10', 7.50 → '7.5' (no exponent)."""
-    return f"{value.normalize():f}"
 
 
 # --- the template ---------------------------------------------------------------------------
