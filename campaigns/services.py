@@ -35,7 +35,9 @@ def unit_targets_set(*, user, campaign, levels: dict[int, int | None], field: st
             .values_list("id", flat=True)
         )
         if units != set(levels):
-            raise Refused(_("A unit is not in this campaign or not in your scope."))
+            raise Refused(
+                _("A unit is not in this campaign or not in your scope."), code=ErrorCode.NOT_FOUND
+            )
         existing = {
             t.unit_id: t
             for t in UnitTarget.objects.select_for_update().filter(

@@ -39,6 +39,7 @@ from scoring.models import (
     Stage,
 )
 from villages.access import scope_for
+from villages.errors import ErrorCode
 from villages.models import Region, UnitKind, User
 from villages.policy import Action, may
 
@@ -107,10 +108,11 @@ def template_build(
     campaign = period.campaign
     if stage not in campaign.stages():
         raise ScoringError(
-            _("This campaign does not use the stage “%(stage)s”.") % {"stage": Stage(stage).label}
+            _("This campaign does not use the stage “%(stage)s”.") % {"stage": Stage(stage).label},
+            code=ErrorCode.WRONG_STAGE,
         )
     if user is not None and not may(user, Action.SCORE, state=stage, code=scope_for(user).code):
-        raise ScoringError(_("You may not enter scores at this stage."))
+        raise ScoringError(_("You may not enter scores at this stage."), code=ErrorCode.FORBIDDEN)
     if region is None and user is None:
         region = campaign.region
     # Taken before anything is read: a score saved after this moment by someone else is stale

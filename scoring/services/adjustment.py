@@ -64,16 +64,17 @@ def adjustment_propose(
     if township_codes:
         townships = list(Region.objects.filter(code__in=township_codes, level=RegionLevel.TOWNSHIP))
         if len(townships) != len(set(township_codes)):
-            raise ScoringError(_("Unknown township code."))
+            raise ScoringError(_("Unknown township code."), code=ErrorCode.NOT_FOUND)
         assessments = assessments.filter(unit__township__in=townships)
     assessments = list(assessments)
     if not assessments:
-        raise ScoringError(_("There are no assessments to adjust."))
+        raise ScoringError(_("There are no assessments to adjust."), code=ErrorCode.CONFLICT)
     pending = [a for a in assessments if a.stage != Stage.FINAL]
     if pending:
         raise ScoringError(
             _("%(n)d units are not final yet (e.g. %(unit)s); finish county review first.")
-            % {"n": len(pending), "unit": pending[0].unit.name}
+            % {"n": len(pending), "unit": pending[0].unit.name},
+            code=ErrorCode.CONFLICT,
         )
     results = final_results(period, assessments)
     held = set(
@@ -129,18 +130,24 @@ def adjustment_override(*, user, proposal: AdjustmentProposal, action: str, reas
             _("Only county staff may override a proposal."), code=ErrorCode.FORBIDDEN
         )
     if proposal.confirmed:
-        raise ScoringError(_("This proposal is already confirmed."))
+        raise ScoringError(_("This proposal is already confirmed."), code=ErrorCode.CONFLICT)
     if action not in ProposalAction.values:
         raise ScoringError(_("Unknown decision."), field="action")
     if action == ProposalAction.AWARD and proposal.held:
-        raise ScoringError(_("The unit already holds it; choose keep."), field="action")
+        raise ScoringError(
+            _("The unit already holds it; choose keep."), field="action", code=ErrorCode.CONFLICT
+        )
     if action == ProposalAction.WITHDRAW and not proposal.held:
         raise ScoringError(_("The unit does not hold it; nothing to withdraw."), field="action")
     if action == proposal.action:
         proposal.override, proposal.override_reason = "", ""
     else:
         if not reason:
-            raise ScoringError(_("Give a reason for overriding the proposal."), field="reason")
+            raise ScoringError(
+                _("Give a reason for overriding the proposal."),
+                field="reason",
+                code=ErrorCode.REQUIRED,
+            )
         proposal.override, proposal.override_reason = action, reason
     proposal.overridden_by, proposal.overridden_at = user, timezone.now()
     proposal.save(update_fields=["override", "override_reason", "overridden_by", "overridden_at"])

@@ -21,6 +21,7 @@ from scoring.models import (
     ReportRun,
 )
 from scoring.selectors.monthly import monthly_figures
+from villages.errors import ErrorCode
 from villages.models import Unit
 
 
@@ -42,7 +43,9 @@ def report_run_start(
             and run.started_at
             and (timezone.now() - run.started_at < settings.JOB_STALE_AFTER)
         ):
-            raise ScoringError(_("This month's report is being produced right now."))
+            raise ScoringError(
+                _("This month's report is being produced right now."), code=ErrorCode.CONFLICT
+            )
         run.status, run.error = JobStatus.QUEUED, ""
         run.trigger, run.requested_by = trigger, requested_by
         run.started_at = run.finished_at = None
@@ -104,7 +107,7 @@ def export_write(
 ) -> int:
     """Write one export kind to `path`; returns the number of data rows."""
     if kind in (ExportKind.SCORES, ExportKind.RANKING) and period is None:
-        raise ScoringError(_("Choose a period for this export."))
+        raise ScoringError(_("Choose a period for this export."), code=ErrorCode.REQUIRED)
     if kind == ExportKind.SCORES:
         return write_scores(path, period=period, user=user, region=region, progress=progress)
     if kind == ExportKind.ROSTER:

@@ -13,6 +13,7 @@ from scoring.models import (
     Assessment,
     Period,
 )
+from villages.errors import ErrorCode
 from villages.models import Unit
 from villages.policy import Action, may
 
@@ -33,13 +34,19 @@ def period_open(
     """Open a period and create one assessment per active unit of the campaign in the user's
     scope, at the campaign's first stage."""
     if not may(user, Action.OPEN_PERIOD):
-        raise ScoringError(_("Only county staff may open a period."))
+        raise ScoringError(_("Only county staff may open a period."), code=ErrorCode.FORBIDDEN)
     if campaign.status != CampaignStatus.ACTIVE:
         raise ScoringError(_("Periods can only be opened in an active campaign."))
     if ends_on < starts_on:
-        raise ScoringError(_("The period ends before it starts."), field="ends_on")
+        raise ScoringError(
+            _("The period ends before it starts."), field="ends_on", code=ErrorCode.CONFLICT
+        )
     if Period.objects.filter(campaign=campaign, label=label).exists():
-        raise ScoringError(_("The period %(p)s is already open.") % {"p": label}, field="label")
+        raise ScoringError(
+            _("The period %(p)s is already open.") % {"p": label},
+            field="label",
+            code=ErrorCode.CONFLICT,
+        )
     with transaction.atomic():
         period = Period.objects.create(
             campaign=campaign,

@@ -94,7 +94,8 @@ def rectification_step(
         elif action == RectificationAction.REPORT:
             if not (item.responsible_person and item.measure and item.deadline):
                 raise ScoringError(
-                    _("The township has not assigned a person, measure and deadline yet.")
+                    _("The township has not assigned a person, measure and deadline yet."),
+                    code=ErrorCode.CONFLICT,
                 )
             if not note:
                 raise ScoringError(_("Say what was done."), code=ErrorCode.REQUIRED, field="note")

@@ -32,6 +32,7 @@ from scoring.models import (
     ScoreChange,
     Stage,
 )
+from villages.errors import ErrorCode
 from villages.policy import Action, may
 
 
@@ -73,10 +74,11 @@ def _check_can_edit(user, assessment: Assessment, stage: str) -> None:
                 "unit": assessment.unit.name,
                 "now": Stage(assessment.stage).label,
                 "stage": Stage(stage).label,
-            }
+            },
+            code=ErrorCode.WRONG_STAGE,
         )
     if not may(user, Action.SCORE, state=stage, code=assessment.unit.code):
-        raise ScoringError(_("You may not enter scores at this stage."))
+        raise ScoringError(_("You may not enter scores at this stage."), code=ErrorCode.FORBIDDEN)
 
 
 def _submitted_before(assessment_ids: Iterable[int], stage: str) -> set[int]:
@@ -111,7 +113,7 @@ def scores_save(
         assessments = lock_assessments(i.assessment_id for i in inputs)
         missing = {i.assessment_id for i in inputs} - set(assessments)
         if missing:
-            raise ScoringError(_("An assessment was not found."))
+            raise ScoringError(_("An assessment was not found."), code=ErrorCode.NOT_FOUND)
         for assessment in assessments.values():
             _check_can_edit(user, assessment, stage)
         indicators = {
@@ -306,15 +308,23 @@ def check_attachment(upload, field: str = "file") -> str:
     name = os.path.basename(upload.name or "")
     extension = os.path.splitext(name)[1].lower()
     if upload.size > settings.EVIDENCE_MAX_BYTES:
-        raise ScoringError(_("The file is larger than 10 MB."), field=field)
+        raise ScoringError(
+            _("The file is larger than %(mb)d MB.") % {"mb": settings.EVIDENCE_MAX_BYTES // 2**20},
+            field=field,
+            code=ErrorCode.FILE,
+        )
     if extension not in settings.EVIDENCE_TYPES:
         raise ScoringError(
-            _("Only JPG, PNG, PDF, DOCX and XLSX files can be attached."), field=field
+            _("Only JPG, PNG, PDF, DOCX and XLSX files can be attached."),
+            field=field,
+            code=ErrorCode.FILE,
         )
     head = upload.read(16)
     upload.seek(0)
     if not head.startswith(settings.EVIDENCE_TYPES[extension]):
-        raise ScoringError(_("The file's content does not match its type."), field=field)
+        raise ScoringError(
+            _("The file's content does not match its type."), field=field, code=ErrorCode.FILE
+        )
     return name
 
 
@@ -332,7 +342,10 @@ def evidence_attach(*, user, score_id: int, upload) -> Evidence:
             code=assessment.unit.code,
             department_id=score.indicator.lead_department_id,
         ):
-            raise ScoringError(_("Only the lead department of this indicator may score it."))
+            raise ScoringError(
+                _("Only the lead department of this indicator may score it."),
+                code=ErrorCode.FORBIDDEN,
+            )
         return Evidence.objects.create(
             score=score, file=upload, original_name=name[:200], size=upload.size, uploaded_by=user
         )

@@ -79,7 +79,7 @@ def assessments_submit(
             assessment = locked.get(assessment_id)
             try:
                 if assessment is None:
-                    raise ScoringError(_("An assessment was not found."))
+                    raise ScoringError(_("An assessment was not found."), code=ErrorCode.NOT_FOUND)
                 _check_transition(user, assessment, Action.SUBMIT)
                 _check_version(assessment, expected_versions.get(assessment_id))
                 candidates.append(assessment)
@@ -211,7 +211,8 @@ def _check_version(assessment: Assessment, expected: int | None) -> None:
     if expected is not None and assessment.version != expected:
         raise ScoringError(
             _("%(unit)s was changed by someone else meanwhile (now at “%(stage)s”). Reload.")
-            % {"unit": assessment.unit.name, "stage": Stage(assessment.stage).label}
+            % {"unit": assessment.unit.name, "stage": Stage(assessment.stage).label},
+            code=ErrorCode.STALE,
         )
 
 
@@ -233,17 +234,21 @@ def assessment_return(
     """Send an assessment back to the stage before, with a reason the receivers will see."""
     reason = (reason or "").strip()
     if not reason:
-        raise ScoringError(_("Give a reason for returning it."), field="reason")
+        raise ScoringError(
+            _("Give a reason for returning it."), field="reason", code=ErrorCode.REQUIRED
+        )
     with transaction.atomic():
         assessment = lock_assessments([assessment_id]).get(assessment_id)
         if assessment is None:
-            raise ScoringError(_("An assessment was not found."))
+            raise ScoringError(_("An assessment was not found."), code=ErrorCode.NOT_FOUND)
         _check_transition(user, assessment, Action.RETURN)
         _check_version(assessment, expected_version)
         stage = assessment.stage
         target = assessment.period.campaign.previous_stage(stage)
         if target is None:
-            raise ScoringError(_("There is no earlier stage to return it to."))
+            raise ScoringError(
+                _("There is no earlier stage to return it to."), code=ErrorCode.WRONG_STAGE
+            )
         now = timezone.now()
         assessment.stage = target
         assessment.version += 1
