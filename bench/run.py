@@ -16,6 +16,10 @@ CaptureQueriesContext, and, where memory matters, run once more in a fresh child
 peak RSS is read from /proc (VmHWM, reset after the set-up so only the path itself counts).
 Beside each export and aggregate stands its bare limit measured in the same run: the same cells
 written by openpyxl's write-only mode alone, or the same totals from one SQL aggregate query.
+
+Django, the apps and the libraries they load are imported inside the functions that use them,
+on purpose: the script picks its settings and database first, and each measured path imports
+only what it needs (so a child process's peak RSS counts that path alone).
 """
 
 from __future__ import annotations
