@@ -5,10 +5,12 @@
     var v = parseFloat(String(text || "").replace(",", ".").replace("。", "."));
     return isNaN(v) ? null : v;
   }
+  // Work in whole hundredths, as the server's decimals do, so that rounding (half up) matches.
+  function cents(v) { return Math.round(v * 100); }
   function recompute(section) {
     var got = 0, max = 0, bonus = 0, vetoed = false;
     section.querySelectorAll(".entry-row").forEach(function (row) {
-      var kind = row.dataset.kind, m = parseFloat(row.dataset.max);
+      var kind = row.dataset.kind, m = cents(parseFloat(row.dataset.max));
       if (kind === "veto") {
         var sel = row.querySelector("select");
         if (sel && sel.value === "yes") vetoed = true;
@@ -16,13 +18,14 @@
       }
       var input = row.querySelector("input.score-input");
       var v = input ? num(input.value) : null;
-      if (kind === "bonus") { bonus += v || 0; return; }
+      var awarded = Math.min(cents(v || 0), m);  // each item counts at most its max
+      if (kind === "bonus") { bonus += awarded; return; }
       max += m;
-      got += Math.min(v || 0, m);
+      got += awarded;
     });
-    var cap = parseFloat(section.dataset.bonusCap) || 0;
-    var score = max ? got * 100 / max : 0;
-    score = Math.min(100, score + Math.min(bonus, cap));
+    var cap = cents(parseFloat(section.dataset.bonusCap) || 0);
+    var base = max ? Math.floor(got * 10000 / max + 0.5 + 1e-9) : 0;
+    var score = Math.min(10000, base + Math.min(bonus, cap)) / 100;
     var badge = section.querySelector(".live-total");
     if (badge) {
       badge.textContent = score.toFixed(2) + (vetoed ? " ✕" : "");
