@@ -28,7 +28,7 @@ from scoring.models import (
 )
 from scoring.selectors.results import final_results
 from villages.errors import ErrorCode
-from villages.models import Region, RegionLevel
+from villages.models import Region, RegionLevel, User
 from villages.policy import Action, may
 
 # --- adjustment (调旗) ----------------------------------------------------------------------
@@ -46,7 +46,7 @@ class AdjustmentSummary:
 
 
 def adjustment_propose(
-    *, user, period: Period, township_codes: Sequence[str] = (), save: bool = True
+    *, user: User | None, period: Period, township_codes: Sequence[str] = (), save: bool = True
 ) -> tuple[AdjustmentRun | None, list[AdjustmentProposal], AdjustmentSummary]:
     """Propose award / keep / withdraw for every unit × dimension of the chosen townships.
 
@@ -122,7 +122,9 @@ def adjustment_propose(
     return run, proposals, summary
 
 
-def adjustment_override(*, user, proposal: AdjustmentProposal, action: str, reason: str) -> None:
+def adjustment_override(
+    *, user: User, proposal: AdjustmentProposal, action: str, reason: str
+) -> None:
     """Decide differently from the rules for one proposal; a reason is required."""
     reason = (reason or "").strip()
     if not may(user, Action.ADJUST):
@@ -138,7 +140,11 @@ def adjustment_override(*, user, proposal: AdjustmentProposal, action: str, reas
             _("The unit already holds it; choose keep."), field="action", code=ErrorCode.CONFLICT
         )
     if action == ProposalAction.WITHDRAW and not proposal.held:
-        raise ScoringError(_("The unit does not hold it; nothing to withdraw."), field="action")
+        raise ScoringError(
+            _("The unit does not hold it; nothing to withdraw."),
+            field="action",
+            code=ErrorCode.CONFLICT,
+        )
     if action == proposal.action:
         proposal.override, proposal.override_reason = "", ""
     else:
@@ -154,7 +160,7 @@ def adjustment_override(*, user, proposal: AdjustmentProposal, action: str, reas
 
 
 def adjustment_confirm(
-    *, user, run: AdjustmentRun, proposal_ids: Iterable[int] | None = None
+    *, user: User, run: AdjustmentRun, proposal_ids: Iterable[int] | None = None
 ) -> AdjustmentSummary:
     """Write holdings and their history for the run's proposals (all, or the ids given).
 

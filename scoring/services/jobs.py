@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from django.conf import settings
 from django.db import transaction
@@ -10,23 +11,26 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.models import Campaign
 from scoring.errors import ScoringError
+from scoring.excel.cells import Progress
 from scoring.excel.exports import write_ledger, write_ranking, write_roster, write_scores
 from scoring.excel.monthly import write_monthly
 from scoring.models import (
     ExportJob,
     ExportKind,
     JobStatus,
+    Period,
     RectificationItem,
     ReportRun,
 )
 from scoring.selectors.monthly import monthly_figures
 from villages.errors import ErrorCode
-from villages.models import Unit
+from villages.models import Region, Unit, User
 
 
 def report_run_start(
-    *, campaign, month: dt.date, requested_by=None, trigger: str = ""
+    *, campaign: Campaign, month: dt.date, requested_by: User | None = None, trigger: str = ""
 ) -> ReportRun:
     """Mark the monthly report of a campaign and month queued; running a month again replaces it.
 
@@ -83,7 +87,14 @@ def report_run_execute(*, run_id: int) -> ReportRun:
     return run
 
 
-def export_rows_estimate(*, kind: str, campaign, period=None, user=None, region=None) -> int:
+def export_rows_estimate(
+    *,
+    kind: str,
+    campaign: Campaign,
+    period: Period | None = None,
+    user: User | None = None,
+    region: Region | None = None,
+) -> int:
     """Rows an export will have (one cheap count), to decide between now and a job."""
     if kind == ExportKind.LEDGER:
         items = RectificationItem.objects.filter(assessment__period__campaign=campaign)
@@ -103,7 +114,14 @@ def export_rows_estimate(*, kind: str, campaign, period=None, user=None, region=
 
 
 def export_write(
-    path, *, kind: str, campaign, period=None, user=None, region=None, progress=None
+    path: str | os.PathLike[str],
+    *,
+    kind: str,
+    campaign: Campaign,
+    period: Period | None = None,
+    user: User | None = None,
+    region: Region | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Write one export kind to `path`; returns the number of data rows."""
     if kind in (ExportKind.SCORES, ExportKind.RANKING) and period is None:
@@ -121,7 +139,14 @@ def export_write(
     raise ScoringError(_("Unknown export."))
 
 
-def export_job_start(*, user, kind: str, campaign, period=None, region=None) -> ExportJob:
+def export_job_start(
+    *,
+    user: User,
+    kind: str,
+    campaign: Campaign,
+    period: Period | None = None,
+    region: Region | None = None,
+) -> ExportJob:
     """Record an export job; `scoring.tasks.export_job_queue` hands it to a worker."""
     if kind not in ExportKind.values:
         raise ScoringError(_("Unknown export."))

@@ -14,7 +14,7 @@ from scoring.models import (
     Period,
 )
 from villages.errors import ErrorCode
-from villages.models import Unit
+from villages.models import Unit, User
 from villages.policy import Action, may
 
 # --- periods --------------------------------------------------------------------------------
@@ -22,7 +22,7 @@ from villages.policy import Action, may
 
 def period_open(
     *,
-    user,
+    user: User,
     campaign: Campaign,
     label: str,
     starts_on: dt.date,
@@ -36,10 +36,12 @@ def period_open(
     if not may(user, Action.OPEN_PERIOD):
         raise ScoringError(_("Only county staff may open a period."), code=ErrorCode.FORBIDDEN)
     if campaign.status != CampaignStatus.ACTIVE:
-        raise ScoringError(_("Periods can only be opened in an active campaign."))
+        raise ScoringError(
+            _("Periods can only be opened in an active campaign."), code=ErrorCode.CONFLICT
+        )
     if ends_on < starts_on:
         raise ScoringError(
-            _("The period ends before it starts."), field="ends_on", code=ErrorCode.CONFLICT
+            _("The period ends before it starts."), field="ends_on", code=ErrorCode.INVALID
         )
     if Period.objects.filter(campaign=campaign, label=label).exists():
         raise ScoringError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +18,7 @@ from scoring.models import (
 )
 from scoring.services.scores import check_attachment
 from villages.errors import ErrorCode
+from villages.models import User
 from villages.policy import Action, may
 
 # --- rectification (整改) -------------------------------------------------------------------
@@ -31,7 +33,7 @@ STEP_ACTIONS = {
 }
 
 
-def rectification_allowed(user, item: RectificationItem, action: str) -> bool:
+def rectification_allowed(user: User, item: RectificationItem, action: str) -> bool:
     """May the user take this step on this item now? (No query: item must carry its unit.)"""
     return (
         action in STEP_ACTIONS
@@ -42,14 +44,14 @@ def rectification_allowed(user, item: RectificationItem, action: str) -> bool:
 
 def rectification_step(
     *,
-    user,
+    user: User,
     item_id: int,
     action: str,
     note: str = "",
     responsible_person: str = "",
     measure: str = "",
     deadline: dt.date | None = None,
-    attachment=None,
+    attachment: UploadedFile | None = None,
 ) -> RectificationItem:
     """Move a rectification item one step (assign, report, verify, close, send back), recorded
     as a RectificationEvent in the same transaction."""
@@ -60,8 +62,11 @@ def rectification_step(
         item = (
             RectificationItem.objects.select_for_update(of=("self",))
             .select_related("assessment__unit")
-            .get(pk=item_id)
+            .filter(pk=item_id)
+            .first()
         )
+        if item is None:
+            raise ScoringError(_("The item was not found."), code=ErrorCode.NOT_FOUND)
         if action not in RectificationAction.values:
             raise ScoringError(_("Unknown step."))
         if not rectification_allowed(user, item, action):

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +34,7 @@ from scoring.models import (
     Stage,
 )
 from villages.errors import ErrorCode
+from villages.models import User
 from villages.policy import Action, may
 
 
@@ -55,7 +57,7 @@ def lock_assessments(ids: Iterable[int]) -> dict[int, Assessment]:
     }
 
 
-def _check_can_edit(user, assessment: Assessment, stage: str) -> None:
+def _check_can_edit(user: User, assessment: Assessment, stage: str) -> None:
     if assessment.stage == Stage.FINAL:
         who = assessment.finalised_by
         raise LockedError(
@@ -93,7 +95,7 @@ def _submitted_before(assessment_ids: Iterable[int], stage: str) -> set[int]:
 
 def scores_save(
     *,
-    user,
+    user: User,
     stage: str,
     inputs: Sequence[ScoreInput],
     source: str = ChangeSource.WEB,
@@ -238,7 +240,13 @@ def _scores_update(scores: list[Score]) -> None:
         )
 
 
-def _check_inputs(user, stage, inputs, assessments, indicators) -> None:
+def _check_inputs(
+    user: User,
+    stage: str,
+    inputs: Sequence[ScoreInput],
+    assessments: dict[int, Assessment],
+    indicators: dict[int, Indicator],
+) -> None:
     errors: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
     allowed = _allowed_indicator_ids(assessments.values())
     seen: set[tuple[int, int]] = set()
@@ -285,7 +293,9 @@ def _allowed_indicator_ids(assessments: Iterable[Assessment]) -> dict[int, set[i
     return allowed
 
 
-def _is_stale(item: ScoreInput, current: Score | None, user, changed_since) -> bool:
+def _is_stale(
+    item: ScoreInput, current: Score | None, user: User, changed_since: dt.datetime | None
+) -> bool:
     if changed_since is not None:
         return (
             current is not None
@@ -300,7 +310,7 @@ def _is_stale(item: ScoreInput, current: Score | None, user, changed_since) -> b
 # --- evidence -------------------------------------------------------------------------------
 
 
-def check_attachment(upload, field: str = "file") -> str:
+def check_attachment(upload: UploadedFile, field: str = "file") -> str:
     """Refuse a file that is too large, of a type we do not take, or not what its name says.
 
     Returns the file's base name.
@@ -328,11 +338,13 @@ def check_attachment(upload, field: str = "file") -> str:
     return name
 
 
-def evidence_attach(*, user, score_id: int, upload) -> Evidence:
+def evidence_attach(*, user: User, score_id: int, upload: UploadedFile) -> Evidence:
     """Attach a file to a score the user may edit now. Checks size, extension and content."""
     name = check_attachment(upload)
     with transaction.atomic():
-        score = Score.objects.select_related("assessment", "indicator").get(pk=score_id)
+        score = Score.objects.select_related("assessment", "indicator").filter(pk=score_id).first()
+        if score is None:
+            raise ScoringError(_("The score was not found."), code=ErrorCode.NOT_FOUND)
         assessment = lock_assessments([score.assessment_id])[score.assessment_id]
         _check_can_edit(user, assessment, score.stage)
         if not may(

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
+from django.core.files import File
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
@@ -19,7 +22,14 @@ from openpyxl.utils import get_column_letter
 
 from campaigns.models import Indicator, IndicatorKind
 from scoring.errors import ImportErrors, InputErrors, RowError, ScoringError, StaleScores
-from scoring.excel.guard import DAMAGED, SheetRefused, UploadCheck, check_container, read_bytes
+from scoring.excel.guard import (
+    DAMAGED,
+    CellWhere,
+    SheetRefused,
+    UploadCheck,
+    check_container,
+    read_bytes,
+)
 from scoring.excel.reading import (
     CellError,
     TemplateMeta,
@@ -80,7 +90,12 @@ class ImportResult:
     changes: list[ImportChange] = field(default_factory=list)
 
 
-def scores_import(*, user: User, file, source: str = ChangeSource.UPLOAD) -> ImportResult:
+def scores_import(
+    *,
+    user: User,
+    file: str | os.PathLike[str] | File | IO[bytes],
+    source: str = ChangeSource.UPLOAD,
+) -> ImportResult:
     """Read a filled-in template and write its changed scores, all or nothing.
 
     `file` is a path or a file-like object (a Django UploadedFile). Raises ImportErrors listing
@@ -152,6 +167,10 @@ def scores_import(*, user: User, file, source: str = ChangeSource.UPLOAD) -> Imp
     return result
 
 
+# A score as stored, read as values: (value, vetoed, note, updated_at, updated_by_id).
+_Stored = tuple[Decimal | None, bool | None, str, dt.datetime, int | None]
+
+
 @dataclass
 class _Context:
     """What the rows were checked against; used to map service errors back to cells."""
@@ -212,12 +231,12 @@ def _check_rows(
     }
 
     inputs: list[ScoreInput] = []
-    stale: list[tuple[int, Column, tuple]] = []
+    stale: list[tuple[int, Column, _Stored]] = []
     seen: dict[str, int] = {}
     changes_anywhere = False
     for number, values in rows:
         raw_code = values[0]
-        where = {"sheet": SCORE_SHEET, "row": number, "column": 1, "header": headers[1]}
+        where: CellWhere = {"sheet": SCORE_SHEET, "row": number, "column": 1, "header": headers[1]}
         if is_formula(raw_code):
             upload.fail("formula", formula_error().reason, **where)
             continue
@@ -279,7 +298,16 @@ def _check_rows(
     return inputs, context
 
 
-def _check_cells(upload, template, assessment, values, stored, applicable, headers, where):
+def _check_cells(
+    upload: UploadCheck,
+    template: TemplateMeta,
+    assessment: Assessment,
+    values: tuple,
+    stored: dict[tuple[int, int], _Stored],
+    applicable: dict[str, set[int]],
+    headers: dict[int, str],
+    where: CellWhere,
+) -> tuple[bool, list[ScoreInput], list[RowError], list[tuple[int, Column, _Stored]]]:
     """Check one unit row's cells. Return (changed?, inputs, deferred errors, stale cells).
 
     Errors of what was typed (formula, text, range, grey cell) are reported at once; those
@@ -290,7 +318,7 @@ def _check_cells(upload, template, assessment, values, stored, applicable, heade
     changed = False
     inputs: list[ScoreInput] = []
     deferred: list[RowError] = []
-    stale: list[tuple[int, Column, tuple]] = []
+    stale: list[tuple[int, Column, _Stored]] = []
 
     def error(code: str, reason: str, column: int) -> RowError:
         return RowError(
@@ -405,14 +433,16 @@ def _stale_reason(who: str, when: dt.datetime, current: str) -> str:
     }
 
 
-def _user_names(ids) -> dict[int, str]:
+def _user_names(ids: Iterable[int | None]) -> dict[int, str]:
     return {
         u.id: u.get_full_name() or u.username
         for u in User.objects.filter(id__in={i for i in ids if i is not None})
     }
 
 
-def _report_stale(upload: UploadCheck, stale: list, headers: dict[int, str]) -> None:
+def _report_stale(
+    upload: UploadCheck, stale: list[tuple[int, Column, _Stored]], headers: dict[int, str]
+) -> None:
     if not stale:
         return
     names = _user_names(current[4] for _row, _column, current in stale)
@@ -433,7 +463,7 @@ def _map_service_error(upload: UploadCheck, exc: ScoringError, context: _Context
     """Turn a refusal by scores_save (a race after our own checks) into cell errors."""
     headers = _column_headers(list(context.column_of.values()))
 
-    def where(assessment_id: int, indicator_id: int, field_name: str = "value") -> dict:
+    def where(assessment_id: int, indicator_id: int, field_name: str = "value") -> CellWhere:
         column = context.column_of[indicator_id]
         col = column.note_col if field_name == "note" else column.value_col
         return {

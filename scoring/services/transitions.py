@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -25,6 +26,7 @@ from scoring.models import (
 from scoring.selectors.progress import indicator_counts
 from scoring.services.scores import lock_assessments
 from villages.errors import ErrorCode
+from villages.models import User
 from villages.policy import Action, may
 
 # --- transitions ----------------------------------------------------------------------------
@@ -44,7 +46,7 @@ def scored_counts(assessments: Iterable[Assessment]) -> dict[int, int]:
 
 
 def assessment_submit(
-    *, user, assessment_id: int, expected_version: int | None = None
+    *, user: User, assessment_id: int, expected_version: int | None = None
 ) -> Assessment:
     """Submit one assessment (see assessments_submit); raise ScoringError if refused."""
     done, refused = assessments_submit(
@@ -59,7 +61,7 @@ def assessment_submit(
 
 
 def assessments_submit(
-    *, user, assessment_ids: Iterable[int], expected_versions: dict[int, int] | None = None
+    *, user: User, assessment_ids: Iterable[int], expected_versions: dict[int, int] | None = None
 ) -> tuple[list[Assessment], list[tuple[int, ScoringError]]]:
     """Pass assessments on to their next stage; at the county stage, finalise (lock) them.
 
@@ -103,7 +105,8 @@ def assessments_submit(
                         a.id,
                         ScoringError(
                             _("%(unit)s: %(n)d indicators are not scored yet; score them first.")
-                            % {"unit": a.unit.name, "n": gaps}
+                            % {"unit": a.unit.name, "n": gaps},
+                            code=ErrorCode.REQUIRED,
                         ),
                     )
                 )
@@ -134,7 +137,7 @@ def assessments_submit(
     return done, refused
 
 
-def _open_rectifications(assessment_ids: list[int], now) -> None:
+def _open_rectifications(assessment_ids: list[int], now: dt.datetime) -> None:
     """Every deduction in the final stage becomes a lost-points item (失分清单) to follow up."""
     if not assessment_ids:
         return
@@ -160,7 +163,7 @@ def _open_rectifications(assessment_ids: list[int], now) -> None:
     )
 
 
-def _carry_scores(user, moving: list[tuple[Assessment, str, str]], now) -> None:
+def _carry_scores(user: User, moving: list[tuple[Assessment, str, str]], now: dt.datetime) -> None:
     """Copy each moving assessment's scores into its next stage where that has none yet."""
     if not moving:
         return
@@ -216,7 +219,7 @@ def _check_version(assessment: Assessment, expected: int | None) -> None:
         )
 
 
-def _check_transition(user, assessment: Assessment, action: Action) -> None:
+def _check_transition(user: User, assessment: Assessment, action: Action) -> None:
     if assessment.stage == Stage.FINAL:
         raise LockedError(_("%(unit)s is already final.") % {"unit": assessment.unit.name})
     if not assessment.period.is_open:
@@ -229,7 +232,7 @@ def _check_transition(user, assessment: Assessment, action: Action) -> None:
 
 
 def assessment_return(
-    *, user, assessment_id: int, reason: str, expected_version: int | None = None
+    *, user: User, assessment_id: int, reason: str, expected_version: int | None = None
 ) -> Assessment:
     """Send an assessment back to the stage before, with a reason the receivers will see."""
     reason = (reason or "").strip()
