@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -46,7 +47,7 @@ def validate_bands(text: str) -> None:
 class CampaignQuerySet(CoveringQuerySet):
     region_code_path = "region__code"
 
-    def active(self):
+    def active(self) -> Self:
         return self.filter(status=CampaignStatus.ACTIVE)
 
 
@@ -156,6 +157,18 @@ class Campaign(models.Model):
         """The unit of level in this scheme: 面红旗 or 星."""
         return _("flags") if self.scheme == Scheme.FLAG else _("stars")
 
+    def level_text(self, level: int) -> str:
+        """A level in this scheme's words: 5面红旗, 3星."""
+        text = _("%(level)s flags") if self.scheme == Scheme.FLAG else _("%(level)s stars")
+        return text % {"level": level}
+
+    @property
+    def levels_heading(self) -> str:
+        """The heading of a count of units by level (按持有红旗数统计 / 按星级统计)."""
+        if self.scheme == Scheme.FLAG:
+            return _("Units by number of flags held")
+        return _("Units by number of stars held")
+
     def stages(self) -> list[str]:
         """Return the score-entry stages this campaign uses, in order."""
         order = []
@@ -192,7 +205,7 @@ class AppliesTo(models.TextChoices):
 class DimensionQuerySet(CoveringQuerySet):
     region_code_path = "campaign__region__code"
 
-    def for_kind(self, kind: str):
+    def for_kind(self, kind: str) -> Self:
         return self.filter(applies_to__in=[kind, AppliesTo.BOTH])
 
 
@@ -271,13 +284,13 @@ class IndicatorKind(models.TextChoices):
 class IndicatorQuerySet(CoveringQuerySet):
     region_code_path = "dimension__campaign__region__code"
 
-    def for_version(self, version: int):
+    def for_version(self, version: int) -> Self:
         """Indicators in force in catalogue version `version`."""
         return self.filter(version_from__lte=version).filter(
             models.Q(version_to__isnull=True) | models.Q(version_to__gt=version)
         )
 
-    def applicable(self, campaign_id: int, version: int, kind: str):
+    def applicable(self, campaign_id: int, version: int, kind: str) -> Self:
         """Indicators of a campaign's catalogue version that apply to a unit kind."""
         return (
             self.for_version(version)

@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_celery_beat",
     "axes",
+    "django_htmx",
+    "django_filters",
     "villages",
     "campaigns",
     "scoring",
@@ -101,6 +103,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # request.htmx: whether a request came from htmx, and its HX-* headers parsed.
+    "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -113,8 +117,9 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
-            # `user|may:"action"` in every template: the access policy, not role names.
-            "builtins": ["villages.templatetags.policy"],
+            # In every template: `user|may:"action"` (the access policy, not role names) and
+            # `campaign|level_text:n` (the scheme's words, not a test of the scheme).
+            "builtins": ["villages.templatetags.policy", "campaigns.templatetags.campaigns"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
