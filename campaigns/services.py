@@ -6,15 +6,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import MAX_LEVEL, UnitTarget
+from campaigns.models import MAX_LEVEL, Campaign, UnitTarget
 from villages.errors import ErrorCode, Refused
-from villages.models import Unit
+from villages.models import Unit, User
 from villages.policy import Action, may
 
 # --- unit targets (荐旗) ---------------------------------------------------------------------
 
 
-def unit_targets_set(*, user, campaign, levels: dict[int, int | None], field: str) -> int:
+def unit_targets_set(
+    *, user: User, campaign: Campaign, levels: dict[int, int | None], field: str
+) -> int:
     """Record recommended (township) or decided (county) target levels for several units.
 
     `levels` maps unit id → level (None clears it). Units must be the campaign's and inside the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
@@ -11,15 +13,15 @@ class SizeLimitUploadHandler(FileUploadHandler):
     when one is too large, so nothing bigger than the limit is buffered or written to disk.
     The form then sees no file and asks for one; the view's own size checks stay in force."""
 
-    def new_file(self, *args, **kwargs):
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
         self.received = 0
 
-    def receive_data_chunk(self, raw_data, start):
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
         if self.received > settings.MAX_UPLOAD_BYTES:
             raise StopUpload(connection_reset=False)
         return raw_data  # pass the chunk on to the next handler
 
-    def file_complete(self, file_size):
+    def file_complete(self, file_size: int) -> None:
         return None  # the next handler builds the file object

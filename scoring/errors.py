@@ -30,7 +30,7 @@ class StaleScore:
 class StaleScores(ScoringError):
     default_code = ErrorCode.STALE
 
-    def __init__(self, stale: list[StaleScore]):
+    def __init__(self, stale: list[StaleScore]) -> None:
         super().__init__(
             _(
                 "Someone else saved %(n)d of these scores after you opened the page. "
@@ -46,7 +46,7 @@ class InputErrors(ScoringError):
 
     default_code = ErrorCode.INVALID
 
-    def __init__(self, errors: dict[tuple[int, int], list[tuple[str, str]]]):
+    def __init__(self, errors: dict[tuple[int, int], list[tuple[str, str]]]) -> None:
         super().__init__(_("Some scores are not valid. Nothing was saved."))
         self.errors = errors
 
@@ -86,7 +86,7 @@ class ImportErrors(ScoringError):
 
     default_code = ErrorCode.IMPORT
 
-    def __init__(self, errors: list[RowError]):
+    def __init__(self, errors: list[RowError]) -> None:
         super().__init__(
             _("The file was not imported: %(n)d problems. Nothing was saved.") % {"n": len(errors)}
         )

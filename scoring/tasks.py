@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,8 +22,9 @@ from django.utils.translation import gettext as _
 from campaigns.models import Campaign, CampaignStatus
 from scoring import services
 from scoring.errors import QueueError, ScoringError
-from scoring.models import ExportJob, Job, ReportRun
+from scoring.models import ExportJob, Job, Period, ReportRun
 from scoring.selectors.monthly import previous_month
+from villages.models import Region, User
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +39,12 @@ RETRIED = {
 
 
 @shared_task(**RETRIED)
-def monthly_report(self, run_id: int) -> int:
+def monthly_report(self: Task, run_id: int) -> int:
     return services.report_run_execute(run_id=run_id).pk
 
 
 @shared_task(**RETRIED)
-def export_run(self, job_id: int) -> int:
+def export_run(self: Task, job_id: int) -> int:
     return services.export_job_execute(job_id=job_id).pk
 
 
@@ -61,7 +62,7 @@ def monthly_reports_all() -> list[int]:
     return ids
 
 
-def enqueue(task, job: Job) -> None:
+def enqueue(task: Task, job: Job) -> None:
     """Send `task(job.pk)` once the job's row is committed; a broker failure marks the job
     failed and raises QueueError (at once when no transaction is open, as in a view)."""
 
@@ -77,7 +78,7 @@ def enqueue(task, job: Job) -> None:
 
 
 def report_run_queue(
-    *, campaign: Campaign, month: dt.date, requested_by=None, trigger: str = ""
+    *, campaign: Campaign, month: dt.date, requested_by: User | None = None, trigger: str = ""
 ) -> ReportRun:
     """Record the monthly report of a campaign and month as queued and hand it to a worker."""
     run = services.report_run_start(
@@ -87,7 +88,14 @@ def report_run_queue(
     return run
 
 
-def export_job_queue(*, user, kind: str, campaign: Campaign, period=None, region=None) -> ExportJob:
+def export_job_queue(
+    *,
+    user: User,
+    kind: str,
+    campaign: Campaign,
+    period: Period | None = None,
+    region: Region | None = None,
+) -> ExportJob:
     """Record an export job and hand it to a worker (the page then shows its progress)."""
     job = services.export_job_start(
         user=user, kind=kind, campaign=campaign, period=period, region=region

@@ -10,8 +10,15 @@ unit or region code. Region and Unit validation keeps codes consistent with the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Self
 
 from django.db import models
+
+if TYPE_CHECKING:
+    # Only for annotations: villages.models imports this module to build its querysets.
+    from django.contrib.auth.models import AnonymousUser
+
+    from villages.models import User
 
 # Number of leading code digits that identify a region of each level.
 PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6, "township": 9, "unit": 12}
@@ -66,7 +73,7 @@ NO_SCOPE = Scope()
 ALL_SCOPE = Scope(everything=True, read_only=False)
 
 
-def scope_for(user) -> Scope:
+def scope_for(user: User | AnonymousUser | None) -> Scope:
     """Return (and cache on the user object) the user's scope.
 
     Costs at most one query per request (the region or unit the user acts for), then none.
@@ -90,7 +97,7 @@ class ScopedQuerySet(models.QuerySet):
 
     scope_code_path: str = "code"
 
-    def visible_to(self, user):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         scope = scope_for(user)
         if scope.everything:
             return self.all()
@@ -108,7 +115,7 @@ class CoveringQuerySet(models.QuerySet):
 
     region_code_path: str = "region__code"
 
-    def visible_to(self, user):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         scope = scope_for(user)
         if scope.everything:
             return self.all()

@@ -31,7 +31,9 @@ class Refused(Exception):
 
     default_code = ErrorCode.INVALID
 
-    def __init__(self, message: str, *, code: ErrorCode | None = None, field: str | None = None):
+    def __init__(
+        self, message: str, *, code: ErrorCode | None = None, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code

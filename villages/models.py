@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from typing import Self
+
+from django.contrib.auth.models import AbstractUser, AnonymousUser, UserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -43,7 +45,7 @@ PARENT_LEVEL = {
 class RegionQuerySet(ScopedQuerySet):
     scope_code_path = "code"
 
-    def townships(self):
+    def townships(self) -> Self:
         return self.filter(level=RegionLevel.TOWNSHIP)
 
 
@@ -128,7 +130,7 @@ class UnitKind(models.TextChoices):
 class UnitQuerySet(ScopedQuerySet):
     scope_code_path = "code"
 
-    def active(self):
+    def active(self) -> Self:
         return self.filter(is_active=True)
 
 
@@ -249,7 +251,7 @@ class Role(models.TextChoices):
 class UserQuerySet(ScopedQuerySet):
     """Users whose own place lies inside the viewer's scope (for staff directories)."""
 
-    def visible_to(self, user):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         scope = scope_for(user)
         if scope.everything:
             return self.all()
@@ -362,6 +364,6 @@ class User(AbstractUser):
         )
 
     @property
-    def scope_place(self):
+    def scope_place(self) -> Unit | Department | Region | None:
         """The region, unit or department the user acts for (for display)."""
         return self.unit or self.department or self.region

@@ -14,14 +14,15 @@ strings here because this app sits below both (tests/villages/test_policy.py che
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.utils.translation import gettext as _
 
 from villages.access import scope_for
 from villages.errors import ErrorCode, Refused
-from villages.models import Role
+from villages.models import Role, User
 
 
 class Action(models.TextChoices):
@@ -87,6 +88,14 @@ ANY_INDICATOR: Any = object()
 _UNSET: Any = object()
 
 
+class PolicyObject(Protocol):
+    """What `may` reads from an object: the division code of its place (`scope_code`), and its
+    state (`policy_state`) where it has one (assessments, rectification items)."""
+
+    @property
+    def scope_code(self) -> str: ...
+
+
 def stage_role(stage: str) -> str | None:
     """The role that enters (and submits) the scores of a stage."""
     roles = RULES.get((Action.SUBMIT, stage))
@@ -102,13 +111,13 @@ def role_stage(role: str) -> str | None:
 
 
 def may(
-    user,
+    user: User | AnonymousUser | None,
     action: str,
-    obj: Any = None,
+    obj: PolicyObject | None = None,
     *,
     state: str | None = _UNSET,
     code: str | None = None,
-    department_id: Any = ANY_INDICATOR,
+    department_id: int | None = ANY_INDICATOR,
 ) -> bool:
     """May `user` do `action` (to `obj`, at `state`)?
 
@@ -137,7 +146,14 @@ def may(
     return True
 
 
-def require(user, action: str, obj: Any = None, *, message: str | None = None, **kwargs) -> None:
+def require(
+    user: User | AnonymousUser | None,
+    action: str,
+    obj: PolicyObject | None = None,
+    *,
+    message: str | None = None,
+    **kwargs: str | int | None,
+) -> None:
     """Raise Refused (code FORBIDDEN) unless `may(user, action, obj, **kwargs)`."""
     if not may(user, action, obj, **kwargs):
         raise Refused(message or _("You may not do this."), code=ErrorCode.FORBIDDEN)

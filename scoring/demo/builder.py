@@ -17,8 +17,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, TypeVar
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from campaigns.models import (
@@ -49,7 +50,7 @@ from scoring.models import (
     ScoreStage,
     Stage,
 )
-from scoring.rules import dimension_result
+from scoring.rules import DimensionResult, dimension_result
 from villages.models import Department, Region, RegionLevel, Role, Unit, UnitKind, User
 
 SEED = 2026
@@ -81,6 +82,13 @@ DEMO_USERS = [
 DEMO_TOWNSHIP = "梁庄镇"
 DEMO_UNIT = "冯庄村"
 DEMO_DEPARTMENT = "县农业农村局"
+
+_M = TypeVar("_M", bound=models.Model)
+# A dimension of scoring.demo.catalogues: (code, name, applies_to, lead department,
+# [points titles], veto title, bonus title).
+_DimensionSpec = tuple[str, str, str, str, list[str], str, str]
+# The county-stage results of a final period: (unit id, dimension id) -> (assessment, result).
+_Results = dict[tuple[int, int], tuple[Assessment, DimensionResult]]
 
 
 @dataclass
@@ -148,7 +156,9 @@ class County:
     departments: dict[str, Department]
 
 
-def _ensure_rows(model, key: str, rows: list[dict], report: DemoReport, label: str) -> dict:
+def _ensure_rows(
+    model: type[_M], key: str, rows: list[dict[str, Any]], report: DemoReport, label: str
+) -> dict[str, _M]:
     """Bulk-create the rows whose `key` value is not in the table yet; return key -> object."""
     keys = [row[key] for row in rows]
     existing = {getattr(o, key): o for o in model.objects.filter(**{f"{key}__in": keys})}
@@ -235,7 +245,9 @@ def _ensure_county(spec: dict, seed: int, report: DemoReport) -> County:
     )
 
 
-def _ensure_department_rows(county: Region, names: list[str], report: DemoReport):
+def _ensure_department_rows(
+    county: Region, names: list[str], report: DemoReport
+) -> list[Department]:
     existing = set(Department.objects.filter(region=county).values_list("name", flat=True))
     missing = [Department(region=county, name=n) for n in names if n not in existing]
     if missing:
@@ -254,7 +266,16 @@ def _spread_points(n: int, total: int = 100) -> list[Decimal]:
 
 
 def _ensure_campaign(
-    county: County, *, slug, name, scheme, dimensions, targets, seed, report, log
+    county: County,
+    *,
+    slug: str,
+    name: str,
+    scheme: str,
+    dimensions: list[_DimensionSpec],
+    targets: dict[int, int],
+    seed: int,
+    report: DemoReport,
+    log: Callable[[str], None],
 ) -> None:
     if Campaign.objects.filter(slug=slug).exists():
         report.skipped.append(slug)
@@ -321,7 +342,9 @@ def _ensure_campaign(
     report.add("holdings", len(held))
 
 
-def _create_catalogue(campaign: Campaign, county: County, dimensions) -> list[Dimension]:
+def _create_catalogue(
+    campaign: Campaign, county: County, dimensions: list[_DimensionSpec]
+) -> list[Dimension]:
     dims = []
     for order, (code, name, applies_to, *_rest) in enumerate(dimensions):
         dims.append(
@@ -389,7 +412,9 @@ def _create_catalogue(campaign: Campaign, county: County, dimensions) -> list[Di
     return dims
 
 
-def _intended_levels(rng: random.Random, units: list[Unit], targets: dict[int, int]) -> dict:
+def _intended_levels(
+    rng: random.Random, units: list[Unit], targets: dict[int, int]
+) -> dict[int, int]:
     """Deal the county's target levels out over its units at random (the rest aim for 0)."""
     order = units[:]
     rng.shuffle(order)
@@ -404,7 +429,9 @@ def _applies(dim: Dimension, kind: str) -> bool:
     return dim.applies_to in (AppliesTo.BOTH, kind)
 
 
-def _dimension_bases(rng, units, dims, intended) -> dict[tuple[int, int], float]:
+def _dimension_bases(
+    rng: random.Random, units: list[Unit], dims: list[Dimension], intended: dict[int, int]
+) -> dict[tuple[int, int], float]:
     """Give each unit × dimension an underlying quality: strong where it aims to hold the level,
     weak elsewhere, and a few on the edge of the threshold so flags move between quarters."""
     bases = {}
@@ -455,7 +482,7 @@ def _poisson(rng: random.Random, lam: float) -> int:
         k += 1
 
 
-def _county_value(rng, quality: float, ind: Indicator) -> Decimal:
+def _county_value(rng: random.Random, quality: float, ind: Indicator) -> Decimal:
     """Points the county gives: full marks less a Poisson number of deduction steps."""
     maximum = ind.max_points
     step = Decimal("0.5")
@@ -464,7 +491,7 @@ def _county_value(rng, quality: float, ind: Indicator) -> Decimal:
     return max(Decimal("0"), maximum - lost)
 
 
-def _lenient(rng, value: Decimal, maximum: Decimal, chance: float) -> Decimal:
+def _lenient(rng: random.Random, value: Decimal, maximum: Decimal, chance: float) -> Decimal:
     """A lower stage's view: the same, or some of the deducted points given back."""
     if value >= maximum or rng.random() > chance:
         return value
@@ -505,7 +532,16 @@ RETURN_REASONS = [
 ]
 
 
-def _build_period(rng, campaign, period, quarter, county, dims, bases, report):
+def _build_period(
+    rng: random.Random,
+    campaign: Campaign,
+    period: Period,
+    quarter: int,
+    county: County,
+    dims: list[Dimension],
+    bases: dict[tuple[int, int], float],
+    report: DemoReport,
+) -> _Results:
     """Create one period's assessments, scores, audit rows, events and rectification items.
 
     Returns the county-stage dimension results of final assessments:
@@ -621,11 +657,11 @@ def _build_period(rng, campaign, period, quarter, county, dims, bases, report):
     return results
 
 
-def _db_datetime(value: dt.datetime):
+def _db_datetime(value: dt.datetime) -> object:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _fast_insert(model, fields: list[str], rows: list[tuple]) -> None:
+def _fast_insert(model: type[models.Model], fields: list[str], rows: list[tuple]) -> None:
     """Insert plain value tuples in large batches, skipping model instances entirely.
 
     The demo writes about a million rows (scores and their audit); building model instances and
@@ -657,7 +693,7 @@ def _fast_insert(model, fields: list[str], rows: list[tuple]) -> None:
                 cursor.executemany(sql, rows[start : start + BATCH])
 
 
-def _copy_value(value) -> str:
+def _copy_value(value: object) -> str:
     """Render one value in PostgreSQL's COPY text format."""
     if value is None:
         return "\\N"
@@ -671,7 +707,9 @@ def _copy_value(value) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _write_scores(period, score_rows, db_times, report) -> None:
+def _write_scores(
+    period: Period, score_rows: list[tuple], db_times: dict[str, object], report: DemoReport
+) -> None:
     """Insert the period's scores and, in the same transaction, the audit row of each
     (nothing → value, source demo)."""
     _fast_insert(
@@ -719,7 +757,14 @@ def _write_scores(period, score_rows, db_times, report) -> None:
     report.add("score changes", len(score_rows))
 
 
-def _write_events(assessments, plans, period, final, stages, report) -> None:
+def _write_events(
+    assessments: list[Assessment],
+    plans: dict[int, Q4Plan | None],
+    period: Period,
+    final: bool,
+    stages: list[str],
+    report: DemoReport,
+) -> None:
     """Record the transitions each assessment went through to reach its stage."""
     order = [*stages, Stage.FINAL]
     if final:
@@ -766,7 +811,9 @@ def _write_events(assessments, plans, period, final, stages, report) -> None:
     report.add("assessment events", len(events))
 
 
-def _write_rectifications(rng, period, quarter, lost_rows, report) -> None:
+def _write_rectifications(
+    rng: random.Random, period: Period, quarter: int, lost_rows: list[tuple], report: DemoReport
+) -> None:
     """Every deduction in the final (county) stage becomes a lost-points item (失分清单)."""
     deadline = period.ends_on + dt.timedelta(days=rng.choice((45, 52, 60)))
     created = aware(period.county_due + dt.timedelta(days=2))
@@ -788,7 +835,7 @@ def _write_rectifications(rng, period, quarter, lost_rows, report) -> None:
     report.add("rectification items", len(items))
 
 
-def _rectification_status(rng, item: RectificationItem, quarter: int) -> None:
+def _rectification_status(rng: random.Random, item: RectificationItem, quarter: int) -> None:
     """Older quarters are mostly closed out; the latest is still being worked on."""
     r = rng.random()
     closed_share = {1: 0.97, 2: 0.85, 3: 0.25}[quarter]
@@ -811,7 +858,14 @@ def _adjusted_at(period: Period) -> dt.datetime:
     return aware(period.county_due + dt.timedelta(days=6), 10)
 
 
-def _apply_adjustment(period, quarter, results, held, dims, report) -> None:
+def _apply_adjustment(
+    period: Period,
+    quarter: int,
+    results: _Results,
+    held: dict[tuple[int, int], Period],
+    dims: list[Dimension],
+    report: DemoReport,
+) -> None:
     """Decide gains and losses for a finished quarter, as the county's 调旗 would have."""
     changes = []
     decided_at = _adjusted_at(period)

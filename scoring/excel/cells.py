@@ -7,9 +7,10 @@ text. Writers write to a path; callers keep a file only once it is complete.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from copy import copy
 from decimal import Decimal
+from typing import TypeVar
 
 from django.utils import timezone
 from openpyxl import Workbook
@@ -23,12 +24,15 @@ HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="FDE2E1")
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 Progress = Callable[[int, int], None]
+_T = TypeVar("_T")
 
 
 class SheetWriter:
     """One write-only worksheet with a bold, frozen header and set column widths."""
 
-    def __init__(self, workbook: Workbook, title: str, headers: list[str], widths: list[int]):
+    def __init__(
+        self, workbook: Workbook, title: str, headers: list[str], widths: list[int]
+    ) -> None:
         self.ws = workbook.create_sheet(title=title[:31])
         for i, width in enumerate(widths, start=1):
             self.ws.column_dimensions[get_column_letter(i)].width = width
@@ -87,7 +91,7 @@ class SheetWriter:
         self.rows += 1
 
 
-def cell_value(value):
+def cell_value(value: object) -> object:
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, dt.datetime):
@@ -99,6 +103,6 @@ def new_workbook() -> Workbook:
     return Workbook(write_only=True)
 
 
-def chunks(items: list, size: int = CHUNK):
+def chunks(items: list[_T], size: int = CHUNK) -> Iterator[list[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

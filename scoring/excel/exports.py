@@ -5,16 +5,18 @@ Memory stays flat as the county grows: rows are read in chunks and written as th
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import Dimension, Indicator, IndicatorKind, UnitTarget
+from campaigns.models import Campaign, Dimension, Indicator, IndicatorKind, UnitTarget
 from scoring.excel.cells import CHUNK, Progress, SheetWriter, chunks, new_workbook
 from scoring.models import (
     Assessment,
     Holding,
+    Period,
     RectificationItem,
     RectificationStatus,
     Score,
@@ -24,12 +26,19 @@ from scoring.models import (
 from scoring.rules import DimensionParts, total_score
 from scoring.selectors.levels import unit_levels
 from scoring.selectors.rankings import rankings
-from villages.models import Unit
+from villages.models import Region, Unit, User
 
 # --- score sheet ----------------------------------------------------------------------------
 
 
-def write_scores(path, *, period, user=None, region=None, progress: Progress | None = None) -> int:
+def write_scores(
+    path: str | os.PathLike[str],
+    *,
+    period: Period,
+    user: User | None = None,
+    region: Region | None = None,
+    progress: Progress | None = None,
+) -> int:
     """Unit rows × indicator columns with dimension totals, level and stage. Returns rows.
 
     Values are those of the assessment's current stage (county's once final). One query per
@@ -144,7 +153,7 @@ def write_scores(path, *, period, user=None, region=None, progress: Progress | N
     return sheet.rows
 
 
-def _assessments(period, user, region) -> list[tuple]:
+def _assessments(period: Period, user: User | None, region: Region | None) -> list[tuple]:
     """(id, stage, unit id, unit code, unit name, township name) in unit order."""
     qs = Assessment.objects.filter(period=period)
     if user is not None:
@@ -162,7 +171,12 @@ def _assessments(period, user, region) -> list[tuple]:
 
 
 def write_roster(
-    path, *, campaign, user=None, region=None, progress: Progress | None = None
+    path: str | os.PathLike[str],
+    *,
+    campaign: Campaign,
+    user: User | None = None,
+    region: Region | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Every unit with the flags or stars it holds now, by dimension, and its target."""
     units = Unit.objects.active().filter(code__startswith=campaign.region.prefix)
@@ -208,7 +222,13 @@ def write_roster(
 
 
 def write_ledger(
-    path, *, campaign, user=None, region=None, period=None, progress: Progress | None = None
+    path: str | os.PathLike[str],
+    *,
+    campaign: Campaign,
+    user: User | None = None,
+    region: Region | None = None,
+    period: Period | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Every lost-points item: unit, indicator, points lost, why, who, measure, deadline, status."""
     items = RectificationItem.objects.filter(assessment__period__campaign=campaign)
@@ -299,7 +319,13 @@ def write_ledger(
 # --- ranking --------------------------------------------------------------------------------
 
 
-def write_ranking(path, *, period, user=None, progress: Progress | None = None) -> int:
+def write_ranking(
+    path: str | os.PathLike[str],
+    *,
+    period: Period,
+    user: User | None = None,
+    progress: Progress | None = None,
+) -> int:
     """Townships by average final score (赛马), and every unit ranked."""
     township_rows, unit_rows = rankings(period, user)
     wb = new_workbook()

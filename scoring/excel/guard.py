@@ -10,8 +10,10 @@ import io
 import os
 import zipfile
 import zlib
+from typing import IO, TypedDict, Unpack
 
 from django.conf import settings
+from django.core.files import File
 from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
 
@@ -26,14 +28,33 @@ class SheetRefused(Exception):
     """Stop reading: the file as a whole cannot be used (errors already collected)."""
 
 
+class CellWhere(TypedDict, total=False):
+    """Where a problem is: the sheet, the row (1-based), the column (number or letter) and the
+    column's header (the keywords of `UploadCheck.fail`)."""
+
+    sheet: str
+    row: int | None
+    column: int | str | None
+    header: str
+
+
 class UploadCheck:
     """State of one upload: the errors found so far."""
 
-    def __init__(self, user: User):
+    def __init__(self, user: User) -> None:
         self.user = user
         self.errors: list[RowError] = []
 
-    def fail(self, code: str, reason: str, *, sheet: str = "", row=None, column=None, header=""):
+    def fail(
+        self,
+        code: str,
+        reason: str,
+        *,
+        sheet: str = "",
+        row: int | None = None,
+        column: int | str | None = None,
+        header: str = "",
+    ) -> None:
         self.errors.append(
             RowError(
                 sheet=sheet,
@@ -45,7 +66,7 @@ class UploadCheck:
             )
         )
 
-    def refuse(self, code: str, reason: str, **where) -> SheetRefused:
+    def refuse(self, code: str, reason: str, **where: Unpack[CellWhere]) -> SheetRefused:
         self.fail(code, reason, **where)
         return SheetRefused()
 
@@ -64,7 +85,7 @@ DAMAGED = (
 )
 
 
-def read_bytes(upload: UploadCheck, file) -> bytes:
+def read_bytes(upload: UploadCheck, file: str | os.PathLike[str] | File | IO[bytes]) -> bytes:
     """Read at most the size limit (checked first from the size the file reports)."""
     limit_error = _("The file is larger than %(mb)d MB.") % {
         "mb": settings.SHEET_MAX_BYTES // 2**20

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from django.utils.translation import gettext as _
 
 from scoring.excel.cells import SheetWriter, new_workbook
 
 
-def write_monthly(path, data: dict) -> None:
+def write_monthly(path: str | os.PathLike[str], data: dict) -> None:
     """Write the month's figures as a workbook: one sheet per section, Chinese headers."""
     wb = new_workbook()
     stages = data["stages"]

@@ -10,7 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+from openpyxl.worksheet.worksheet import Worksheet
 
 from campaigns.models import Campaign, Indicator
 from scoring.excel.guard import SheetRefused, UploadCheck
@@ -46,7 +49,7 @@ class TemplateMeta:
     columns: list[Column]
 
 
-def read_meta(upload: UploadCheck, workbook) -> TemplateMeta:
+def read_meta(upload: UploadCheck, workbook: Workbook) -> TemplateMeta:
     """Find the two sheets, check the format marker and the signature, resolve the names."""
     names = workbook.sheetnames
     not_template = _(
@@ -136,7 +139,7 @@ def read_meta(upload: UploadCheck, workbook) -> TemplateMeta:
     return TemplateMeta(campaign, period, stage, region, generated_at, columns)
 
 
-def sheet_is_empty(sheet) -> bool:
+def sheet_is_empty(sheet: Worksheet | ReadOnlyWorksheet) -> bool:
     for number, row in enumerate(sheet.iter_rows(values_only=True)):
         if number > 1000 or any(value not in (None, "") for value in row):
             return False
@@ -144,7 +147,7 @@ def sheet_is_empty(sheet) -> bool:
 
 
 def read_score_sheet(
-    upload: UploadCheck, workbook, template: TemplateMeta
+    upload: UploadCheck, workbook: Workbook, template: TemplateMeta
 ) -> list[tuple[int, tuple]]:
     """Check the sheet's size and headers; return its non-empty unit rows with their numbers."""
     sheet = workbook[SCORE_SHEET]
@@ -215,7 +218,7 @@ def cell_text(value: Any) -> str:
 
 
 class CellError(Exception):
-    def __init__(self, code: str, reason: str):
+    def __init__(self, code: str, reason: str) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason

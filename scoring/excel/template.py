@@ -10,8 +10,9 @@ silently overwrite newer scores.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from copy import copy
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +27,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -229,7 +231,7 @@ def fixed_headers() -> list[str]:
     return [_("Division code"), _("Village (community)"), _("Township it belongs to")]
 
 
-def _write_layout(sheet, columns: list[Column]) -> None:
+def _write_layout(sheet: WriteOnlyWorksheet, columns: list[Column]) -> None:
     """Column widths, row heights, frozen headers and sheet protection (set before any row)."""
     for letter, width in zip("ABC", (15, 16, 12), strict=True):
         sheet.column_dimensions[letter].width = width
@@ -249,14 +251,22 @@ def _write_layout(sheet, columns: list[Column]) -> None:
     sheet.page_setup.orientation = "landscape"
 
 
-def _cell(sheet, value: Any = None, **style) -> WriteOnlyCell:
+def _cell(sheet: WriteOnlyWorksheet, value: Any = None, **style: object) -> WriteOnlyCell:
     cell = WriteOnlyCell(sheet, value)
     for name, setting in style.items():
         setattr(cell, name, setting)
     return cell
 
 
-def _write_headers(sheet, columns, period, stage, region, user, generated_at) -> None:
+def _write_headers(
+    sheet: WriteOnlyWorksheet,
+    columns: list[Column],
+    period: Period,
+    stage: str,
+    region: Region | None,
+    user: User | None,
+    generated_at: dt.datetime,
+) -> None:
     last_col = FIXED_COLUMNS + 2 * len(columns)
     campaign = period.campaign
     title = _("%(campaign)s %(period)s %(stage)s score sheet") % {
@@ -299,7 +309,9 @@ def _write_headers(sheet, columns, period, stage, region, user, generated_at) ->
     for row in (ROW_TITLE, ROW_HELP, ROW_CONTEXT):
         sheet.merged_cells.add(CellRange(min_col=1, min_row=row, max_col=last_col, max_row=row))
 
-    def header(value=None, fill=_HEADER_FILL, font=_BOLD):
+    def header(
+        value: str | None = None, fill: PatternFill = _HEADER_FILL, font: Font = _BOLD
+    ) -> WriteOnlyCell:
         return _cell(sheet, value, fill=fill, font=font, alignment=_CENTER, protection=_LOCKED)
 
     fixed = fixed_headers()
@@ -368,7 +380,7 @@ _ROW_STYLES = {
 
 
 class _RowCells:
-    def __init__(self, sheet):
+    def __init__(self, sheet: WriteOnlyWorksheet) -> None:
         self.sheet = sheet
         self.arrays = {role: _cell(sheet, **style)._style for role, style in _ROW_STYLES.items()}
 
@@ -379,7 +391,14 @@ class _RowCells:
 
 
 def _write_unit_rows(
-    sheet, columns, assessments, applicable, score_groups, period, stage, editable_rows
+    sheet: WriteOnlyWorksheet,
+    columns: list[Column],
+    assessments: list[Assessment],
+    applicable: dict[str, set[int]],
+    score_groups: Iterable[tuple[int, dict[int, tuple]]],
+    period: Period,
+    stage: str,
+    editable_rows: dict[int, list[int]],
 ) -> None:
     """Append one row per assessment; record which rows of each indicator take input."""
     make = _RowCells(sheet)
@@ -438,7 +457,9 @@ def row_runs(rows: list[int]) -> Iterator[tuple[int, int]]:
         yield start, previous
 
 
-def _add_validations(sheet, columns, editable_rows) -> None:
+def _add_validations(
+    sheet: WriteOnlyWorksheet, columns: list[Column], editable_rows: dict[int, list[int]]
+) -> None:
     for column in columns:
         ind = column.indicator
         rows = editable_rows[ind.id]
@@ -474,7 +495,7 @@ def _add_validations(sheet, columns, editable_rows) -> None:
         sheet.data_validations.append(validation)
 
 
-def _write_meta(meta, payload: dict) -> None:
+def _write_meta(meta: WriteOnlyWorksheet, payload: dict[str, Any]) -> None:
     for key in ("format", "campaign", "period", "stage", "region", "generated_at", "generated_by"):
         meta.append([key, payload[key]])
     meta.append(["signature", signing.dumps(payload, salt=SIGNING_SALT, compress=True)])

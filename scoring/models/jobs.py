@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, Self, TypeVar
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.files import File
 from django.db import models
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from scoring.models.periods import Period
 from villages.access import CoveringQuerySet
+from villages.models import User
 
 _T = TypeVar("_T")
 
@@ -41,7 +43,7 @@ class Job(models.Model):
         abstract = True
 
     @classmethod
-    def mark_running(cls, pk: int, **fields) -> None:
+    def mark_running(cls, pk: int, **fields: Any) -> None:
         """Mark a job running (one UPDATE; `fields` are set with it)."""
         cls.objects.filter(pk=pk).update(status=JobStatus.RUNNING, **fields)
 
@@ -128,7 +130,7 @@ class ExportKind(models.TextChoices):
 
 
 class ExportJobQuerySet(models.QuerySet):
-    def visible_to(self, user):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
         """A user's download centre holds their own files only."""
         if not user.is_authenticated:
             return self.none()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Self
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -26,7 +27,7 @@ class PeriodStatus(models.TextChoices):
 class PeriodQuerySet(CoveringQuerySet):
     region_code_path = "campaign__region__code"
 
-    def open(self):
+    def open(self) -> Self:
         return self.filter(status=PeriodStatus.OPEN)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Self
 
 from django.conf import settings
 from django.db import models
@@ -24,10 +25,10 @@ class RectificationStatus(models.TextChoices):
 class RectificationQuerySet(ScopedQuerySet):
     scope_code_path = "assessment__unit__code"
 
-    def open(self):
+    def open(self) -> Self:
         return self.exclude(status=RectificationStatus.CLOSED)
 
-    def overdue(self, today: dt.date | None = None):
+    def overdue(self, today: dt.date | None = None) -> Self:
         """Items still open past their deadline (Asia/Shanghai calendar day)."""
         return self.filter(overdue_q(today))
 

@@ -6,12 +6,12 @@ from collections import defaultdict
 
 from django.db.models import Case, Count, IntegerField, Sum, Value, When
 
-from campaigns.models import UnitTarget
-from scoring.models import Holding, HoldingChange, HoldingChangeKind
-from villages.models import Unit
+from campaigns.models import Campaign, UnitTarget
+from scoring.models import Holding, HoldingChange, HoldingChangeKind, Period
+from villages.models import Unit, UnitQuerySet, User
 
 
-def unit_levels(campaign, user=None) -> dict[int, int]:
+def unit_levels(campaign: Campaign, user: User | None = None) -> dict[int, int]:
     """Flags or stars each unit holds now (units holding none are absent). One query."""
     # A unit merged away or retired keeps its history but no longer counts towards levels.
     holdings = Holding.objects.filter(dimension__campaign=campaign, unit__is_active=True)
@@ -20,7 +20,7 @@ def unit_levels(campaign, user=None) -> dict[int, int]:
     return dict(holdings.values_list("unit_id").annotate(n=Count("id")).order_by())
 
 
-def level_changes(period, user=None) -> dict[int, int]:
+def level_changes(period: Period, user: User | None = None) -> dict[int, int]:
     """Net flags or stars gained (+) or lost (−) per unit in a period. One query."""
     changes = HoldingChange.objects.filter(period=period)
     if user is not None:
@@ -41,7 +41,7 @@ def level_changes(period, user=None) -> dict[int, int]:
     return {row["unit_id"]: row["net"] for row in rows}
 
 
-def level_distribution(campaign, user) -> dict[int, int]:
+def level_distribution(campaign: Campaign, user: User | None) -> dict[int, int]:
     """How many units of the campaign in the user's scope hold each level now (0 included).
     Two queries."""
 
@@ -55,7 +55,7 @@ def level_distribution(campaign, user) -> dict[int, int]:
     return dict(distribution)
 
 
-def targets_by_township(campaign, user) -> list[dict]:
+def targets_by_township(campaign: Campaign, user: User) -> list[dict]:
     """Per township: units at each level now and the county's decided unit targets (荐旗).
     Three queries."""
     levels = unit_levels(campaign, user)
@@ -92,6 +92,6 @@ def targets_by_township(campaign, user) -> list[dict]:
     return list(rows.values())
 
 
-def units_for(user):
+def units_for(user: User | None) -> UnitQuerySet:
     """Units the user may see; user None is the system (scheduled reports, command line)."""
     return Unit.objects.all() if user is None else Unit.objects.visible_to(user)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from campaigns.models import LevelTarget
+from campaigns.models import Campaign, LevelTarget
 from scoring.models import (
     Assessment,
     HoldingChange,
@@ -46,11 +47,11 @@ def _aware(day: dt.date, end: bool = False) -> dt.datetime:
     return timezone.make_aware(moment)
 
 
-def _num(value) -> float | None:
+def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def monthly_figures(campaign, month: dt.date) -> dict:
+def monthly_figures(campaign: Campaign, month: dt.date) -> dict:
     """All figures of the month: progress, dimension averages, levels against targets, changes,
     township ranking, bottom units, rectification. A fixed number of queries for any size."""
     first, last = month_bounds(month)

@@ -12,7 +12,7 @@ from campaigns.models import Campaign, Dimension, Indicator, IndicatorKind, Leve
 from scoring.models import Assessment, Holding, Period, Score
 from scoring.rules import DimensionParts
 from villages.access import scope_for
-from villages.models import Role
+from villages.models import Role, User
 from villages.policy import role_stage
 
 # --- many assessments -----------------------------------------------------------------------
@@ -58,7 +58,7 @@ def stage_totals(
     return result
 
 
-def _capped_value():
+def _capped_value() -> Case:
     # Points above an indicator's max never count (the entry forms refuse them anyway).
     return Case(
         When(value__gt=F("indicator__max_points"), then=F("indicator__max_points")),
@@ -81,7 +81,7 @@ def indicator_counts(campaign: Campaign, version: int) -> dict[str, int]:
     }
 
 
-def work_due(user, limit: int = 10) -> dict:
+def work_due(user: User, limit: int = 10) -> dict:
     """What waits for this user: assessments at the stage their role scores, in open periods.
 
     Returns {"stage", "count", "items", "returned"}: the number waiting, the first `limit`
@@ -105,7 +105,7 @@ def work_due(user, limit: int = 10) -> dict:
     return {"stage": stage, "count": waiting.count(), "items": items, "returned": returned}
 
 
-def campaigns_for_home(*, user) -> list[Campaign]:
+def campaigns_for_home(*, user: User) -> list[Campaign]:
     """Return the user's visible campaigns, each with `latest_period` and `stage_counts` set.
 
     Also sets `levels`: [(level, units holding that many now, county target)] from the top

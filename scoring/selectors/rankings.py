@@ -6,13 +6,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from campaigns.models import Campaign
+from scoring.models import Period
 from scoring.selectors.levels import level_changes, unit_levels, units_for
 from scoring.selectors.results import previous_period, unit_totals
+from villages.models import Region, Unit, User
 
 
 @dataclass
 class UnitRank:
-    unit: object
+    unit: Unit
     total: Decimal | None
     previous_total: Decimal | None
     level: int
@@ -27,7 +30,7 @@ class UnitRank:
 
 @dataclass
 class TownshipRank:
-    township: object
+    township: Region
     units: int
     average: Decimal | None
     previous_average: Decimal | None
@@ -42,7 +45,7 @@ class TownshipRank:
         return self.average - self.previous_average
 
 
-def rankings(period, user) -> tuple[list[TownshipRank], list[UnitRank]]:
+def rankings(period: Period, user: User | None) -> tuple[list[TownshipRank], list[UnitRank]]:
     """Townships ranked by average final score (赛马) and every unit with its total, level and
     change since the previous period. A fixed number of queries whatever the size."""
 
@@ -98,7 +101,9 @@ def _mean(values: list[Decimal]) -> Decimal | None:
     return (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-def effective_and_slow(campaign, unit_rows: list[UnitRank]) -> tuple[list, list]:
+def effective_and_slow(
+    campaign: Campaign, unit_rows: list[UnitRank]
+) -> tuple[list[UnitRank], list[UnitRank]]:
     """The period's effective units (gained a level, or total rose by the campaign's margin)
     and slow ones (lost a level, or total below the campaign's floor)."""
     effective = [

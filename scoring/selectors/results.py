@@ -8,15 +8,18 @@ from decimal import Decimal
 
 from django.db.models import F
 
-from campaigns.models import IndicatorKind
-from scoring.models import Assessment, Score, ScoreStage, Stage
-from scoring.rules import lost_points, total_score
+from campaigns.models import Campaign, IndicatorKind
+from scoring.models import Assessment, Period, Score, ScoreStage, Stage
+from scoring.rules import DimensionResult, lost_points, total_score
 from scoring.selectors.progress import stage_totals
+from villages.models import User
 
 # --- final results of a period (adjustment, rankings, reports) -----------------------------
 
 
-def final_results(period, assessments: list[Assessment]) -> dict:
+def final_results(
+    period: Period, assessments: list[Assessment]
+) -> dict[tuple[int, int], tuple[DimensionResult, list[tuple[str, Decimal]]]]:
     """County-stage dimension results and lost points of final assessments.
 
     Returns {(unit_id, dimension_id): (DimensionResult, [(code, points lost), …])}. Three
@@ -57,7 +60,7 @@ def final_results(period, assessments: list[Assessment]) -> dict:
     return results
 
 
-def unit_totals(period, user=None) -> dict[int, Decimal]:
+def unit_totals(period: Period, user: User | None = None) -> dict[int, Decimal]:
     """Each unit's total (mean of its county-stage dimension scores) in a period, for final
     assessments visible to the user. Four queries."""
     assessments = Assessment.objects.filter(period=period, stage=Stage.FINAL)
@@ -77,7 +80,7 @@ def unit_totals(period, user=None) -> dict[int, Decimal]:
     }
 
 
-def previous_period(period):
+def previous_period(period: Period) -> Period | None:
     return (
         period.campaign.periods.filter(starts_on__lt=period.starts_on)
         .order_by("-starts_on")
@@ -85,7 +88,7 @@ def previous_period(period):
     )
 
 
-def final_period_for(campaign, before: dt.date | None = None):
+def final_period_for(campaign: Campaign, before: dt.date | None = None) -> Period | None:
     """The latest period with final assessments (optionally starting before a date)."""
     periods = campaign.periods.filter(assessments__stage=Stage.FINAL)
     if before is not None:

@@ -4,8 +4,9 @@ ledger, ranking) through the same services the download centre uses."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         "'roster', 'ledger', 'ranking': the same exports as the download centre."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", choices=KINDS, help="what to export")
         parser.add_argument("--campaign", required=True, metavar="SLUG")
         parser.add_argument("--period", required=True, metavar="LABEL", help="e.g. 2026Q4")
@@ -47,7 +48,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("-o", "--output", required=True, metavar="FILE")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         campaign = Campaign.objects.filter(slug=options["campaign"]).first()
         if campaign is None:
             raise CommandError(_("No campaign “%(slug)s”.") % {"slug": options["campaign"]})
@@ -87,7 +88,15 @@ class Command(BaseCommand):
             }
         )
 
-    def _export(self, options, *, campaign, period, region, user) -> None:
+    def _export(
+        self,
+        options: dict[str, Any],
+        *,
+        campaign: Campaign,
+        period: Period,
+        region: Region | None,
+        user: User | None,
+    ) -> None:
         path = Path(options["output"])
         try:
             rows = export_write(

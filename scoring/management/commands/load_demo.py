@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
@@ -13,7 +14,7 @@ from scoring.demo.builder import DEMO_PASSWORD, demo_load
 class Command(BaseCommand):
     help = "Create the demo counties (内黄县-style and 夏县-style), campaigns, scores and users."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
         verbose = options["verbosity"] > 1
         report = demo_load(log=self.stdout.write if verbose else (lambda s: None))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from campaigns.models import Campaign
 from scoring import tasks
@@ -16,7 +17,7 @@ from scoring.services import report_run_execute, report_run_start
 class Command(BaseCommand):
     help = "Produce the monthly report of a campaign, e.g. --campaign wuxing-2026 --month 2026-10."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--campaign", required=True)
         parser.add_argument("--month", required=True, help="YYYY-MM")
         parser.add_argument(
@@ -25,7 +26,7 @@ class Command(BaseCommand):
             help="hand it to the Celery worker instead of running here",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             campaign = Campaign.objects.get(slug=options["campaign"])
         except Campaign.DoesNotExist:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from scoring.errors import ScoringError
 from scoring.models import Period
@@ -13,7 +15,7 @@ from villages.models import User
 class Command(BaseCommand):
     help = "Propose the adjustment of a period and print a summary; --confirm writes it."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--campaign", required=True, help="campaign slug, e.g. wuxing-2026")
         parser.add_argument("--period", required=True, help="period label, e.g. 2026Q3")
         parser.add_argument(
@@ -22,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--confirm", action="store_true", help="write holdings and history")
         parser.add_argument("--user", help="username of the county staff member confirming")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             period = Period.objects.select_related("campaign").get(
                 campaign__slug=options["campaign"], label=options["period"]
