@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import IndicatorKind
+from campaigns.models import Indicator, IndicatorKind
 from scoring.inputs import ScoreInput, parse_points, validate_input
-from scoring.models import Period, period_label_validator
+from scoring.models import Period, Score, period_label_validator
 
 VETO_CHOICES = [("", "—"), ("no", _("No")), ("yes", _("Yes"))]
 
@@ -20,27 +23,27 @@ class ScoreRowForm(forms.Form):
     note = forms.CharField(label=_("note"), required=False, max_length=1000)
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
 
-    def __init__(self, *args, indicator, assessment_id: int, **kwargs):
+    def __init__(self, *args: Any, indicator: Indicator, assessment_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.indicator = indicator
         self.assessment_id = assessment_id
 
     @classmethod
-    def initial_for(cls, score) -> dict:
+    def initial_for(cls, score: Score | None) -> dict:
         if score is None:
             return {"value": "", "vetoed": "", "note": "", "version": 0}
         vetoed = "" if score.vetoed is None else ("yes" if score.vetoed else "no")
         value = "" if score.value is None else f"{score.value.normalize():f}"
         return {"value": value, "vetoed": vetoed, "note": score.note, "version": score.version}
 
-    def clean_value(self):
+    def clean_value(self) -> Decimal | None:
         raw = self.cleaned_data.get("value", "")
         try:
             return parse_points(raw)
         except ValueError:
             raise forms.ValidationError(_("Enter a number, e.g. 7 or 6.5.")) from None
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if self.errors:
             return cleaned
@@ -88,7 +91,7 @@ class PeriodOpenForm(forms.ModelForm):
             for name in ["starts_on", "ends_on", "self_due", "township_due", "county_due"]
         }
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         starts, ends = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts and ends and ends < starts:

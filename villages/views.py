@@ -5,34 +5,26 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from villages.models import Region, Unit, UnitKind
+from villages.filters import UnitFilter
+from villages.models import Region, Unit
 
 
 @login_required
-def unit_list(request):
+def unit_list(request: HttpRequest) -> HttpResponse:
     """List the units in the user's scope, filtered by township, kind and a search word."""
-    units = Unit.objects.visible_to(request.user).select_related("township")
     townships = Region.objects.visible_to(request.user).townships().order_by("code")
-    township_code = request.GET.get("township", "")
-    kind = request.GET.get("kind", "")
-    q = request.GET.get("q", "").strip()
-    if township_code:
-        units = units.filter(township__code=township_code)
-    if kind in UnitKind.values:
-        units = units.filter(kind=kind)
-    if q:
-        units = units.filter(Q(name__contains=q) | Q(code__startswith=q))
-    units = units.annotate(level_count=Count("holdings")).order_by("code")
-    page = Paginator(units, settings.PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {
-        "page": page,
-        "townships": townships,
-        "township_code": township_code,
-        "kind": kind,
-        "q": q,
-        "kinds": UnitKind.choices,
-    }
+    filters = UnitFilter(
+        request.GET,
+        Unit.objects.visible_to(request.user)
+        .select_related("township")
+        .annotate(level_count=Count("holdings"))
+        .order_by("code"),
+        townships=townships,
+    )
+    page = Paginator(filters.qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "townships": townships, "filter": filters}
     return render(request, "villages/unit_list.html", context)

@@ -6,16 +6,17 @@ from collections import Counter
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from scoring.errors import ScoringError
+from scoring.filters import ProposalFilter
 from scoring.models import (
     AdjustmentProposal,
     AdjustmentRun,
@@ -29,14 +30,15 @@ from scoring.services import (
     adjustment_override,
     adjustment_propose,
 )
-from scoring.views.base import safe_next, townships_of
+from scoring.views.base import login_required, safe_next, townships_of
+from villages.models import User
 from villages.policy import Action, may
 
 # --- adjustment -----------------------------------------------------------------------------
 
 
 @login_required
-def adjustment_list(request, slug: str, label: str):
+def adjustment_list(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     """The adjustment runs of a period; county staff start a new one for chosen townships."""
     period = get_object_or_404(
         Period.objects.visible_to(request.user).select_related("campaign__region"),
@@ -95,7 +97,7 @@ def adjustment_list(request, slug: str, label: str):
     )
 
 
-def _run_or_404(user, pk: int) -> AdjustmentRun:
+def _run_or_404(user: User, pk: int) -> AdjustmentRun:
     run = get_object_or_404(
         AdjustmentRun.objects.visible_to(user).select_related("campaign__region", "period"), pk=pk
     )
@@ -105,27 +107,20 @@ def _run_or_404(user, pk: int) -> AdjustmentRun:
 
 
 @login_required
-def adjustment_detail(request, pk: int):
+def adjustment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A run's proposals, filtered by township and decision; confirm all or some, override."""
     run = _run_or_404(request.user, pk)
     proposals = (
         AdjustmentProposal.objects.visible_to(request.user)
         .filter(run=run)
         .select_related("unit__township", "dimension", "overridden_by")
+        .order_by("unit__code", "dimension__order")
     )
-    township = request.GET.get("township", "")
-    action = request.GET.get("action", "changes")
-    if township:
-        proposals = proposals.filter(unit__township__code=township)
-    if action == "changes":
-        proposals = proposals.filter(
-            Q(action__in=[ProposalAction.AWARD, ProposalAction.WITHDRAW]) | ~Q(override="")
-        )
-    elif action in ProposalAction.values:
-        proposals = proposals.filter(Q(action=action, override="") | Q(override=action))
-    proposals = proposals.order_by("unit__code", "dimension__order")
+    filters = ProposalFilter(
+        request.GET, proposals, townships=townships_of(request.user, run.campaign)
+    )
     summary = dict(run.proposals.values_list("action").annotate(n=Count("id")).order_by())
-    page = Paginator(proposals, settings.PAGE_SIZE_LONG).get_page(request.GET.get("page"))
+    page = Paginator(filters.qs, settings.PAGE_SIZE_LONG).get_page(request.GET.get("page"))
     return render(
         request,
         "scoring/adjustment_detail.html",
@@ -135,9 +130,7 @@ def adjustment_detail(request, pk: int):
             "period": run.period,
             "page": page,
             "summary": summary,
-            "townships": townships_of(request.user, run.campaign),
-            "township": township,
-            "action": action,
+            "filter": filters,
             "actions": ProposalAction.choices,
             "can_decide": may(request.user, Action.ADJUST) and run.status == "proposed",
         },
@@ -146,7 +139,7 @@ def adjustment_detail(request, pk: int):
 
 @login_required
 @require_POST
-def adjustment_confirm_view(request, pk: int):
+def adjustment_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run_or_404(request.user, pk)
     if not may(request.user, Action.ADJUST):
         raise PermissionDenied
@@ -171,7 +164,7 @@ def adjustment_confirm_view(request, pk: int):
 
 @login_required
 @require_POST
-def adjustment_override_view(request, pk: int, proposal_id: int):
+def adjustment_override_view(request: HttpRequest, pk: int, proposal_id: int) -> HttpResponse:
     run = _run_or_404(request.user, pk)
     if not may(request.user, Action.ADJUST):
         raise PermissionDenied

@@ -1,19 +1,69 @@
-"""What every scoring page starts with: the object asked for, inside the user's scope, or 404."""
+"""What every scoring page starts with: the user logged in (htmx told where to log in), the
+object asked for inside the user's scope, or 404."""
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required as django_login_required
+from django.contrib.auth.views import redirect_to_login
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, resolve_url
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
 
 from campaigns.models import Campaign
 from scoring.models import (
     Assessment,
     Period,
 )
-from villages.models import Region
+from villages.models import Region, User
 
 
-def safe_next(request, fallback: str) -> str:
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware (django-htmx's typing advice)."""
+
+    htmx: HtmxDetails
+
+
+View = Callable[..., HttpResponse]
+
+
+def login_required(view: View) -> View:
+    """Django's login_required, except for an htmx request of a logged-out user (an expired
+    session while a row is saved or a status polled): a 302 to the login page would be
+    followed by htmx and the login form swapped into the row. The answer is then an
+    HX-Redirect, so the browser itself goes to the login page, with `next` the page it shows.
+    Both answers vary with HX-Request.
+    """
+    protected = django_login_required(view)
+
+    @wraps(view)
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.htmx:
+            # The page the browser shows (sent by htmx as HX-Current-URL), if on this site.
+            shown = request.htmx.current_url_abs_path
+            if shown is None and request.method == "GET":
+                shown = request.get_full_path()
+            login = redirect_to_login(shown).url if shown else resolve_url(settings.LOGIN_URL)
+            response: HttpResponse = HttpResponseClientRedirect(login)
+        else:
+            response = protected(request, *args, **kwargs)
+        patch_vary_headers(response, ("HX-Request",))
+        return response
+
+    return wrapper
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
     """The `next` address posted with a form, if it stays on this site; else the fallback."""
     next_url = request.POST.get("next", "")
     if next_url and url_has_allowed_host_and_scheme(
@@ -23,7 +73,7 @@ def safe_next(request, fallback: str) -> str:
     return fallback
 
 
-def period_or_404(user, slug: str, label: str) -> Period:
+def period_or_404(user: User, slug: str, label: str) -> Period:
     return get_object_or_404(
         Period.objects.visible_to(user).select_related("campaign__region"),
         campaign__slug=slug,
@@ -31,7 +81,7 @@ def period_or_404(user, slug: str, label: str) -> Period:
     )
 
 
-def assessment_or_404(user, pk: int) -> Assessment:
+def assessment_or_404(user: User, pk: int) -> Assessment:
     return get_object_or_404(
         Assessment.objects.visible_to(user).select_related(
             "unit__township", "period__campaign__region", "finalised_by", "returned_by"
@@ -40,11 +90,11 @@ def assessment_or_404(user, pk: int) -> Assessment:
     )
 
 
-def campaign_or_404(user, slug: str) -> Campaign:
+def campaign_or_404(user: User, slug: str) -> Campaign:
     return get_object_or_404(Campaign.objects.visible_to(user).select_related("region"), slug=slug)
 
 
-def townships_of(user, campaign):
+def townships_of(user: User, campaign: Campaign) -> QuerySet[Region]:
     return (
         Region.objects.visible_to(user)
         .townships()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +24,7 @@ from scoring.selectors import (
     rankings,
     unit_levels,
 )
-from scoring.views.base import campaign_or_404
+from scoring.views.base import campaign_or_404, login_required
 from villages.models import Unit
 from villages.policy import Action, may
 
@@ -32,7 +32,7 @@ from villages.policy import Action, may
 
 
 @login_required
-def dashboard(request, slug: str):
+def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     """County staff and leaders: levels against targets, progress by stage, rankings,
     rectification status, with charts."""
     if not may(request.user, Action.VIEW_DECISIONS):
@@ -123,7 +123,7 @@ def dashboard(request, slug: str):
     )
 
 
-def showcase(request, slug: str):
+def showcase(request: HttpRequest, slug: str) -> HttpResponse:
     """Public, read-only (展旗): the units at each level per township. No personal data."""
     campaign = get_object_or_404(
         Campaign.objects.exclude(status=CampaignStatus.DRAFT).select_related("region"), slug=slug

@@ -4,10 +4,9 @@ evidence files."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -35,13 +34,16 @@ from scoring.services import (
     evidence_attach,
     scores_save,
 )
-from scoring.views.base import assessment_or_404
+from scoring.views.base import assessment_or_404, login_required
+from villages.models import User
 from villages.policy import Action, may
 
 # --- score entry ----------------------------------------------------------------------------
 
 
-def _entry_context(request, assessment: Assessment, stage: str, forms: dict | None = None):
+def _entry_context(
+    request: HttpRequest, assessment: Assessment, stage: str, forms: dict | None = None
+) -> dict:
     user = request.user
     sheet = entry_sheet(assessment, stage)
     editable = (
@@ -94,14 +96,14 @@ def _entry_context(request, assessment: Assessment, stage: str, forms: dict | No
     }
 
 
-def _default_stage(user, assessment: Assessment) -> str:
+def _default_stage(user: User, assessment: Assessment) -> str:
     if assessment.stage in ScoreStage.values:
         return assessment.stage
     return Stage.COUNTY
 
 
 @login_required
-def assessment_entry(request, pk: int):
+def assessment_entry(request: HttpRequest, pk: int) -> HttpResponse:
     """The score-entry sheet of one assessment at one stage; POST saves every row at once."""
     assessment = assessment_or_404(request.user, pk)
     stage = request.GET.get("stage") or _default_stage(request.user, assessment)
@@ -113,7 +115,12 @@ def assessment_entry(request, pk: int):
     return render(request, "scoring/entry.html", _entry_context(request, assessment, stage))
 
 
-def _bound_forms(request, assessment: Assessment, stage: str, indicator_ids=None) -> dict:
+def _bound_forms(
+    request: HttpRequest,
+    assessment: Assessment,
+    stage: str,
+    indicator_ids: set[int] | None = None,
+) -> dict:
     sheet = entry_sheet(assessment, stage)
     forms = {}
     for block in sheet:
@@ -160,7 +167,7 @@ def _apply_service_errors(forms: dict, exc: ScoringError) -> None:
             form.add_error(None, _("Changed by someone else meanwhile; see the current value."))
 
 
-def _save_all(request, assessment: Assessment, stage: str):
+def _save_all(request: HttpRequest, assessment: Assessment, stage: str) -> HttpResponse:
     forms = _bound_forms(request, assessment, stage)
     if not forms:
         messages.error(request, _("There is nothing you may change on this sheet."))
@@ -196,7 +203,7 @@ def _entry_url(assessment: Assessment, stage: str) -> str:
 
 @login_required
 @require_POST
-def score_row(request, pk: int, indicator_id: int):
+def score_row(request: HttpRequest, pk: int, indicator_id: int) -> HttpResponse:
     """Save one row (htmx); answer with the row re-rendered and the dimension total updated."""
     assessment = assessment_or_404(request.user, pk)
     stage = request.GET.get("stage") or assessment.stage
@@ -229,7 +236,7 @@ def score_row(request, pk: int, indicator_id: int):
 
 @login_required
 @require_POST
-def submit(request, pk: int):
+def submit(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = assessment_or_404(request.user, pk)
     version = request.POST.get("version")
     try:
@@ -254,7 +261,7 @@ def submit(request, pk: int):
 
 @login_required
 @require_POST
-def return_assessment(request, pk: int):
+def return_assessment(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = assessment_or_404(request.user, pk)
     form = ReturnForm(request.POST)
     if form.is_valid():
@@ -289,7 +296,7 @@ def return_assessment(request, pk: int):
 
 
 @login_required
-def history(request, pk: int):
+def history(request: HttpRequest, pk: int) -> HttpResponse:
     """Every score change and stage transition of one assessment, newest first."""
     assessment = assessment_or_404(request.user, pk)
     changes = (
@@ -324,7 +331,7 @@ def history(request, pk: int):
 
 @login_required
 @require_POST
-def evidence_upload(request, pk: int, indicator_id: int):
+def evidence_upload(request: HttpRequest, pk: int, indicator_id: int) -> HttpResponse:
     assessment = assessment_or_404(request.user, pk)
     stage = request.POST.get("stage") or assessment.stage
     score = Score.objects.filter(
@@ -346,7 +353,7 @@ def evidence_upload(request, pk: int, indicator_id: int):
 
 
 @login_required
-def evidence_list(request, pk: int, indicator_id: int):
+def evidence_list(request: HttpRequest, pk: int, indicator_id: int) -> HttpResponse:
     assessment = assessment_or_404(request.user, pk)
     indicator = get_object_or_404(
         Indicator.objects.filter(dimension__campaign=assessment.period.campaign), pk=indicator_id
@@ -378,7 +385,7 @@ def evidence_list(request, pk: int, indicator_id: int):
 
 
 @login_required
-def evidence_download(request, evidence_id: int):
+def evidence_download(request: HttpRequest, evidence_id: int) -> FileResponse:
     item = get_object_or_404(
         Evidence.objects.filter(score__in=Score.objects.visible_to(request.user)), pk=evidence_id
     )

@@ -7,16 +7,17 @@ import os
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from scoring.errors import ScoringError
+from scoring.filters import RectificationFilter
 from scoring.models import (
     Assessment,
     RectificationAction,
@@ -29,32 +30,24 @@ from scoring.services import (
     rectification_allowed,
     rectification_step,
 )
-from scoring.views.base import campaign_or_404, townships_of
+from scoring.views.base import campaign_or_404, login_required, townships_of
 
 # --- rectification --------------------------------------------------------------------------
 
 
 @login_required
-def rectification_list(request, slug: str):
+def rectification_list(request: HttpRequest, slug: str) -> HttpResponse:
     """The rectification ledger: filters, overdue marking, counts per township."""
     campaign = campaign_or_404(request.user, slug)
-    items = RectificationItem.objects.visible_to(request.user).filter(
-        assessment__period__campaign=campaign
+    periods = campaign.periods.order_by("starts_on")
+    filters = RectificationFilter(
+        request.GET,
+        RectificationItem.objects.visible_to(request.user).filter(
+            assessment__period__campaign=campaign
+        ),
+        townships=townships_of(request.user, campaign),
+        periods=periods,
     )
-    status = request.GET.get("status", "active")
-    township = request.GET.get("township", "")
-    label = request.GET.get("period", "")
-    overdue_only = request.GET.get("overdue") == "1"
-    if status == "active":
-        items = items.exclude(status=RectificationStatus.CLOSED)
-    elif status in RectificationStatus.values:
-        items = items.filter(status=status)
-    if township:
-        items = items.filter(assessment__unit__township__code=township)
-    if label:
-        items = items.filter(assessment__period__label=label)
-    if overdue_only:
-        items = items.filter(overdue_q())
     per_township = (
         RectificationItem.objects.visible_to(request.user)
         .filter(assessment__period__campaign=campaign)
@@ -70,7 +63,7 @@ def rectification_list(request, slug: str):
     )
     today = timezone.localdate()
     page = Paginator(
-        items.select_related(
+        filters.qs.select_related(
             "assessment__unit__township", "assessment__period", "indicator"
         ).order_by("deadline", "id"),
         settings.PAGE_SIZE_LONG,
@@ -85,14 +78,7 @@ def rectification_list(request, slug: str):
             "page": page,
             "per_township": per_township,
             "statuses": RectificationStatus.choices,
-            "filters": {
-                "status": status,
-                "township": township,
-                "period": label,
-                "overdue": overdue_only,
-            },
-            "townships": townships_of(request.user, campaign),
-            "periods": campaign.periods.order_by("starts_on"),
+            "filter": filters,
         },
     )
 
@@ -115,7 +101,7 @@ class RectificationStepForm(forms.Form):
     )
     attachment = forms.FileField(label=gettext_lazy("attachment"), required=False)
 
-    def clean_attachment(self):
+    def clean_attachment(self) -> UploadedFile | None:
         upload = self.cleaned_data.get("attachment")
         if upload and upload.size > 10 * 1024 * 1024:
             raise forms.ValidationError(_("The file is larger than 10 MB."))
@@ -123,7 +109,7 @@ class RectificationStepForm(forms.Form):
 
 
 @login_required
-def rectification_detail(request, pk: int):
+def rectification_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One item: what was lost, who is responsible, its steps, and the next step for this user."""
     item = get_object_or_404(
         RectificationItem.objects.visible_to(request.user).select_related(
@@ -172,7 +158,7 @@ def rectification_detail(request, pk: int):
 
 
 @login_required
-def rectification_attachment(request, event_id: int):
+def rectification_attachment(request: HttpRequest, event_id: int) -> FileResponse:
     """Download a file reported with a rectification step, for users who can see the item."""
     event = get_object_or_404(
         RectificationEvent.objects.filter(
@@ -188,7 +174,7 @@ def rectification_attachment(request, event_id: int):
 
 
 @login_required
-def rectification_notice(request, assessment_id: int):
+def rectification_notice(request: HttpRequest, assessment_id: int) -> HttpResponse:
     """A printable rectification notice (整改通知单) for one unit and period."""
     assessment = get_object_or_404(
         Assessment.objects.visible_to(request.user).select_related(

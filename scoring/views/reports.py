@@ -8,14 +8,14 @@ import tempfile
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from campaigns.models import Campaign
 from scoring import tasks
@@ -26,15 +26,15 @@ from scoring.services import (
     export_rows_estimate,
     export_write,
 )
-from scoring.views.base import safe_next
-from villages.models import Region
+from scoring.views.base import HtmxHttpRequest, login_required, safe_next
+from villages.models import Region, User
 from villages.policy import Action, may
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @login_required
-def report_list(request, slug: str):
+def report_list(request: HttpRequest, slug: str) -> HttpResponse:
     """A campaign's monthly reports; county staff can produce one by hand."""
     campaign = get_object_or_404(Campaign.objects.visible_to(request.user), slug=slug)
     if not may(request.user, Action.VIEW_REPORTS):
@@ -76,26 +76,23 @@ def report_list(request, slug: str):
     )
 
 
-def _run_or_404(user, pk: int) -> ReportRun:
+def _run_or_404(user: User, pk: int) -> ReportRun:
     if not may(user, Action.VIEW_REPORTS):
         raise PermissionDenied
     return get_object_or_404(ReportRun.objects.visible_to(user).select_related("campaign"), pk=pk)
 
 
+@vary_on_headers("HX-Request")
 @login_required
-def report_detail(request, pk: int):
+def report_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The report as a page (figures stored with the run); polls while it is being produced."""
     run = _run_or_404(request.user, pk)
-    template = (
-        "scoring/_report_status.html"
-        if request.headers.get("HX-Request")
-        else "scoring/report_detail.html"
-    )
+    template = "scoring/_report_status.html" if request.htmx else "scoring/report_detail.html"
     return render(request, template, {"run": run, "data": run.data, "campaign": run.campaign})
 
 
 @login_required
-def report_download(request, pk: int):
+def report_download(request: HttpRequest, pk: int) -> FileResponse:
     run = _run_or_404(request.user, pk)
     if run.status != JobStatus.DONE or not run.file:
         raise Http404
@@ -112,7 +109,7 @@ def report_download(request, pk: int):
 
 @login_required
 @require_POST
-def export_start(request, slug: str):
+def export_start(request: HttpRequest, slug: str) -> HttpResponse:
     """Start an export: small ones are written and downloaded at once, large ones become a job."""
     campaign = get_object_or_404(Campaign.objects.visible_to(request.user), slug=slug)
     kind = request.POST.get("kind", "")
@@ -144,7 +141,14 @@ def export_start(request, slug: str):
     return redirect("scoring:export_detail", pk=job.pk)
 
 
-def _export_now(request, *, kind, campaign, period, region):
+def _export_now(
+    request: HttpRequest,
+    *,
+    kind: str,
+    campaign: Campaign,
+    period: Period | None,
+    region: Region | None,
+) -> FileResponse:
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:
@@ -164,26 +168,23 @@ def _export_now(request, *, kind, campaign, period, region):
     )
 
 
-def _job_or_404(user, pk: int) -> ExportJob:
+def _job_or_404(user: User, pk: int) -> ExportJob:
     return get_object_or_404(
         ExportJob.objects.visible_to(user).select_related("campaign", "period"), pk=pk
     )
 
 
+@vary_on_headers("HX-Request")
 @login_required
-def export_detail(request, pk: int):
+def export_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """A job's progress; the htmx fragment polls itself until the file is ready or it failed."""
     job = _job_or_404(request.user, pk)
-    template = (
-        "scoring/_export_status.html"
-        if request.headers.get("HX-Request")
-        else "scoring/export_detail.html"
-    )
+    template = "scoring/_export_status.html" if request.htmx else "scoring/export_detail.html"
     return render(request, template, {"job": job})
 
 
 @login_required
-def export_download(request, pk: int):
+def export_download(request: HttpRequest, pk: int) -> FileResponse:
     job = _job_or_404(request.user, pk)
     if job.status != JobStatus.DONE or not job.file:
         raise Http404
@@ -196,7 +197,7 @@ def export_download(request, pk: int):
 
 
 @login_required
-def downloads(request):
+def downloads(request: HttpRequest) -> HttpResponse:
     """The download centre: the user's own export files, newest first, and a form for more."""
     jobs = ExportJob.objects.visible_to(request.user).select_related("campaign", "period")[:100]
     campaigns = Campaign.objects.visible_to(request.user).prefetch_related("periods")

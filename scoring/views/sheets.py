@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -17,7 +16,7 @@ from scoring.models import (
     Stage,
 )
 from scoring.services.sheets import scores_import
-from scoring.views.base import period_or_404
+from scoring.views.base import login_required, period_or_404
 from villages.access import scope_for
 from villages.models import Region
 from villages.policy import Action, may, role_stage
@@ -25,7 +24,7 @@ from villages.policy import Action, may, role_stage
 # --- Excel score sheets ---------------------------------------------------------------------
 
 
-def _sheet_stage(request) -> str | None:
+def _sheet_stage(request: HttpRequest) -> str | None:
     """The stage whose sheet a user fills in: asked for, or the one their role scores."""
     stage = request.GET.get("stage") or role_stage(request.user.role)
     if request.user.is_superuser and not stage:
@@ -34,7 +33,7 @@ def _sheet_stage(request) -> str | None:
 
 
 @login_required
-def sheet_template(request, slug: str, label: str):
+def sheet_template(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     """Download the score-sheet template of the user's units for this period and stage."""
     period = period_or_404(request.user, slug, label)
     stage = _sheet_stage(request)
@@ -60,7 +59,7 @@ def sheet_template(request, slug: str, label: str):
 
 
 @login_required
-def sheet_upload(request, slug: str, label: str):
+def sheet_upload(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     """Upload a filled-in template: every error listed and nothing written, or all written."""
     period = period_or_404(request.user, slug, label)
     stage = _sheet_stage(request)

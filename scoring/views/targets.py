@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from campaigns.models import LevelTarget, UnitTarget
 from campaigns.services import unit_targets_set
+from scoring.filters import RankingFilter, UnitTargetFilter
 from scoring.models import (
     Period,
 )
@@ -21,8 +22,9 @@ from scoring.selectors import (
     rankings,
     targets_by_township,
     unit_levels,
+    units_for,
 )
-from scoring.views.base import campaign_or_404, townships_of
+from scoring.views.base import campaign_or_404, login_required, townships_of
 from villages.errors import Refused
 from villages.models import Unit
 from villages.policy import Action, may
@@ -31,7 +33,7 @@ from villages.policy import Action, may
 
 
 @login_required
-def targets(request, slug: str):
+def targets(request: HttpRequest, slug: str) -> HttpResponse:
     """County targets per level against the units holding each level now, and per township."""
     campaign = campaign_or_404(request.user, slug)
     distribution = level_distribution(campaign, request.user)
@@ -61,7 +63,7 @@ def targets(request, slug: str):
 
 
 @login_required
-def unit_targets(request, slug: str):
+def unit_targets(request: HttpRequest, slug: str) -> HttpResponse:
     """Each unit's target level (荐旗): townships recommend, the county decides."""
     campaign = campaign_or_404(request.user, slug)
     user = request.user
@@ -79,10 +81,8 @@ def unit_targets(request, slug: str):
         .select_related("township")
         .order_by("code")
     )
-    township = request.GET.get("township", "")
-    if township:
-        units = units.filter(township__code=township)
-    page = Paginator(units, settings.PAGE_SIZE_LONG).get_page(request.GET.get("page"))
+    filters = UnitTargetFilter(request.GET, units, townships=townships_of(user, campaign))
+    page = Paginator(filters.qs, settings.PAGE_SIZE_LONG).get_page(request.GET.get("page"))
     if request.method == "POST":
         if field is None:
             raise PermissionDenied
@@ -123,14 +123,13 @@ def unit_targets(request, slug: str):
             "page": page,
             "field": field,
             "choices": list(range(top, -1, -1)),
-            "townships": townships_of(user, campaign),
-            "township": township,
+            "filter": filters,
         },
     )
 
 
 @login_required
-def ranking(request, slug: str, label: str):
+def ranking(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     """Townships by average final score and by levels held (赛马); units within a township;
     the period's effective and slow units."""
     period = get_object_or_404(
@@ -138,10 +137,22 @@ def ranking(request, slug: str, label: str):
         campaign__slug=slug,
         label=label,
     )
+    # Ranks, township averages and the effective and slow units need every unit's total, so
+    # `rankings` computes them all (a fixed number of queries). The township filter does not
+    # change them: it picks the unit rows shown, by ids that SQL finds with the same scope.
     township_rows, unit_rows = rankings(period, request.user)
     effective, slow = effective_and_slow(period.campaign, unit_rows)
-    township = request.GET.get("township", "")
-    shown_units = [r for r in unit_rows if not township or r.unit.township.code == township]
+    filters = RankingFilter(
+        request.GET,
+        units_for(request.user).filter(
+            code__startswith=period.campaign.region.prefix, assessments__period=period
+        ),
+        townships=[t.township for t in township_rows],
+    )
+    shown_units = unit_rows
+    if filters.value("township") or filters.refused:
+        shown = set(filters.qs.values_list("id", flat=True))
+        shown_units = [r for r in unit_rows if r.unit.id in shown]
     return render(
         request,
         "scoring/ranking.html",
@@ -155,8 +166,7 @@ def ranking(request, slug: str, label: str):
             "unit_page": Paginator(shown_units, settings.PAGE_SIZE_LONG).get_page(
                 request.GET.get("page")
             ),
-            "township": township,
-            "townships": townships_of(request.user, period.campaign),
+            "township": filters.data.get("township", ""),
             "effective": effective,
             "slow": slow,
             "periods": period.campaign.periods.order_by("starts_on"),

@@ -3,33 +3,37 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import (
     Case,
     Count,
+    DecimalField,
     F,
     IntegerField,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest, Least, Round
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Indicator, IndicatorKind
 from scoring.errors import ScoringError
+from scoring.filters import SORTS, GapsFilter, WorkListFilter
 from scoring.forms import PeriodOpenForm
 from scoring.models import (
     Assessment,
@@ -38,6 +42,7 @@ from scoring.models import (
     ScoreStage,
     Stage,
 )
+from scoring.rules import HUNDRED
 from scoring.selectors import (
     indicator_counts,
     stage_totals,
@@ -46,15 +51,15 @@ from scoring.services import (
     assessments_submit,
     period_open,
 )
-from scoring.views.base import period_or_404, safe_next
-from villages.models import Region
+from scoring.views.base import login_required, period_or_404, safe_next, townships_of
+from villages.models import User
 from villages.policy import Action, may
 
 # --- periods --------------------------------------------------------------------------------
 
 
 @login_required
-def period_list(request, slug: str):
+def period_list(request: HttpRequest, slug: str) -> HttpResponse:
     """A campaign's periods with their progress; county staff open new ones here."""
     campaign = get_object_or_404(Campaign.objects.visible_to(request.user), slug=slug)
     can_open = may(request.user, Action.OPEN_PERIOD)
@@ -97,19 +102,9 @@ def period_list(request, slug: str):
 
 # --- work list ------------------------------------------------------------------------------
 
-SORTS = {
-    "code": ("unit__code",),
-    "-code": ("-unit__code",),
-    "progress": ("progress", "unit__code"),
-    "-progress": ("-progress", "unit__code"),
-    "total": (F("points").asc(nulls_first=True), "unit__code"),
-    "-total": (F("points").desc(nulls_last=True), "unit__code"),
-    "stage": ("stage_rank", "unit__code"),
-}
-
 
 @login_required
-def work_list(request, slug: str, label: str):
+def work_list(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     """All units of a period in the user's scope: stage, progress, totals, due date, overdue.
 
     A fixed number of queries whatever the number of units (the page is cut at 50).
@@ -118,31 +113,15 @@ def work_list(request, slug: str, label: str):
     period = period_or_404(user, slug, label)
     campaign = period.campaign
     order = campaign.stage_order()
-    assessments = Assessment.objects.visible_to(user).filter(period=period)
-
-    township = request.GET.get("township", "")
-    stage = request.GET.get("stage", "")
-    overdue_only = request.GET.get("overdue") == "1"
-    q = request.GET.get("q", "").strip()
-    sort = request.GET.get("sort", "code")
-    if sort not in SORTS:
-        sort = "code"
-    if township:
-        assessments = assessments.filter(unit__township__code=township)
-    if stage in order:
-        assessments = assessments.filter(stage=stage)
-    if q:
-        assessments = assessments.filter(Q(unit__name__contains=q) | Q(unit__code__startswith=q))
-    if overdue_only:
-        late = [s for s in order if period.is_overdue(s)]
-        assessments = assessments.filter(stage__in=late)
     # Progress and points of the current stage as subqueries rather than a join with GROUP BY:
     # PostgreSQL then works them out for the 50 rows of the page only (when the sort does not
     # need them), and the page count does not touch the scores at all.
     current = Score.objects.filter(assessment=OuterRef("pk"), stage=OuterRef("stage"))
     scored = current.filter(Q(value__isnull=False) | Q(vetoed__isnull=False))
     assessments = (
-        assessments.select_related("unit__township")
+        Assessment.objects.visible_to(user)
+        .filter(period=period)
+        .select_related("unit__township")
         .annotate(
             progress=Coalesce(
                 Subquery(
@@ -157,9 +136,12 @@ def work_list(request, slug: str, label: str):
                 output_field=IntegerField(),
             ),
         )
-        .order_by(*SORTS[sort])
+        .order_by(*SORTS["code"])
     )
-    page = Paginator(assessments, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = WorkListFilter(
+        request.GET, assessments, period=period, townships=townships_of(user, campaign)
+    )
+    page = Paginator(filters.qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page)
     totals = stage_totals(
         [a.id for a in rows],
@@ -187,16 +169,8 @@ def work_list(request, slug: str, label: str):
         "rows": rows,
         "dims": dims,
         "stages": [(s, Stage(s).label) for s in order],
-        "townships": Region.objects.visible_to(user)
-        .townships()
-        .filter(code__startswith=campaign.region.prefix),
-        "filters": {
-            "township": township,
-            "stage": stage,
-            "overdue": overdue_only,
-            "q": q,
-            "sort": sort,
-        },
+        "filter": filters,
+        "township": filters.value("township") or "",
         "progress_by_township": _progress_by_township(user, period)
         if may(user, Action.VIEW_PROGRESS)
         else None,
@@ -205,7 +179,7 @@ def work_list(request, slug: str, label: str):
     return render(request, "scoring/work_list.html", context)
 
 
-def _progress_by_township(user, period: Period) -> list[dict]:
+def _progress_by_township(user: User, period: Period) -> list[dict]:
     """Per township: units at each stage and how many are overdue (one query)."""
     order = period.campaign.stage_order()
     rows = (
@@ -242,7 +216,7 @@ def _progress_by_township(user, period: Period) -> list[dict]:
 
 @login_required
 @require_POST
-def bulk_submit(request, slug: str, label: str):
+def bulk_submit(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     """Submit the ticked units; each is checked on its own and refusals are listed."""
     period = period_or_404(request.user, slug, label)
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
@@ -266,50 +240,121 @@ def bulk_submit(request, slug: str, label: str):
 
 
 @login_required
-def gaps(request, slug: str, label: str):
-    """Self vs township vs county per unit and dimension, largest gap first."""
+def gaps(request: HttpRequest, slug: str, label: str) -> HttpResponse:
+    """Self vs township vs county per unit and dimension, largest gap first.
+
+    The township filter, the dimension scores, the gaps, their order and the page are worked
+    out in SQL (`_gap_pairs`): only the rows of the page come back, with their scores.
+    """
     period = period_or_404(request.user, slug, label)
     campaign = period.campaign
-    assessments = list(
-        Assessment.objects.visible_to(request.user)
-        .filter(period=period)
-        .select_related("unit__township")
+    filters = GapsFilter(
+        request.GET,
+        Assessment.objects.visible_to(request.user).filter(period=period),
+        townships=townships_of(request.user, campaign),
     )
-    township = request.GET.get("township", "")
-    if township:
-        assessments = [a for a in assessments if a.unit.township.code == township]
-    totals = stage_totals([a.id for a in assessments], campaign, period.catalogue_version)
     dims = {d.id: d for d in campaign.dimensions.all()}
+    page = Paginator(_gap_pairs(filters.qs, period, dims), settings.PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    pairs = list(page)
+    assessments = Assessment.objects.select_related("unit__township").in_bulk(
+        [p["assessment_id"] for p in pairs]
+    )
     rows = []
-    for a in assessments:
-        by_stage = totals.get(a.id, {})
-        for dim_id in set().union(*[set(v) for v in by_stage.values()]) if by_stage else ():
-            values = {s: by_stage.get(s, {}).get(dim_id) for s in ScoreStage.values}
-            present = [r.score for r in values.values() if r is not None]
-            if len(present) < 2:
-                continue
-            rows.append(
-                {
-                    "assessment": a,
-                    "dimension": dims[dim_id],
-                    "self": values[ScoreStage.SELF],
-                    "township": values[ScoreStage.TOWNSHIP],
-                    "county": values[ScoreStage.COUNTY],
-                    "gap": max(present) - min(present),
-                }
-            )
-    rows.sort(key=lambda r: (-r["gap"], r["assessment"].unit.code))
-    page = Paginator(rows, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    for pair in pairs:
+        scores = {s: pair[f"score_{s}"] for s in ScoreStage.values}
+        present = [score for score in scores.values() if score is not None]
+        rows.append(
+            {
+                "assessment": assessments[pair["assessment_id"]],
+                "dimension": dims[pair["indicator__dimension_id"]],
+                "self": scores[ScoreStage.SELF],
+                "township": scores[ScoreStage.TOWNSHIP],
+                "county": scores[ScoreStage.COUNTY],
+                "gap": max(present) - min(present),
+            }
+        )
+    page.object_list = rows
     return render(
         request,
         "scoring/gaps.html",
-        {
-            "period": period,
-            "campaign": campaign,
-            "page": page,
-            "township": township,
-            "townships": Region.objects.visible_to(request.user)
-            .townships()
-            .filter(code__startswith=campaign.region.prefix),
-        },
+        {"period": period, "campaign": campaign, "page": page, "filter": filters},
+    )
+
+
+def _gap_pairs(assessments: QuerySet[Assessment], period: Period, dims: dict) -> QuerySet:
+    """(assessment, dimension) pairs scored at two stages or more with their score at each
+    stage (`score_self`, … or None), largest gap first, then by unit code: one grouped query
+    over the scores, which the paginator counts and cuts.
+
+    Each stage's dimension score is `scoring.rules.dimension_score` written in SQL, exactly as
+    `stage_totals` feeds it: points capped per indicator, their sum capped at the catalogue's
+    maximum and scaled to 100, plus bonus up to the dimension's cap, at most 100, rounded to
+    cents. The per-dimension numbers (maximum, scale, bonus cap) are constants of the query.
+    tests/scoring/test_filters.py checks it against stage_totals on random sheets.
+    """
+    possible = dict(
+        Indicator.objects.for_version(period.catalogue_version)
+        .filter(dimension__campaign=period.campaign, kind=IndicatorKind.POINTS)
+        .values_list("dimension_id")
+        .annotate(total=Sum("max_points"))
+        .order_by()
+    )
+    money = DecimalField(max_digits=12, decimal_places=6)
+    cents = DecimalField(max_digits=5, decimal_places=2)
+
+    def per_dimension(values: dict[int, Decimal]) -> Case:
+        return Case(
+            *[When(indicator__dimension_id=d, then=Value(v)) for d, v in values.items()],
+            default=Value(Decimal(0)),
+            output_field=money,
+        )
+
+    cap_of = per_dimension({d: dim.bonus_cap for d, dim in dims.items()})
+    most = per_dimension({d: possible.get(d, Decimal(0)) for d in dims})
+    # Multiplying by 100/max rather than dividing by max: SQLite would divide integers.
+    scale = per_dimension(
+        {d: HUNDRED / possible[d] if possible.get(d) else Decimal(0) for d in dims}
+    )
+    capped = Case(
+        When(value__gt=F("indicator__max_points"), then=F("indicator__max_points")),
+        default=F("value"),
+    )
+    aggregates, scores = {}, {}
+    for stage in ScoreStage.values:
+        at = Q(stage=stage)
+        aggregates[f"n_{stage}"] = Count("id", filter=at)
+        points = Coalesce(
+            Sum(capped, filter=at & Q(indicator__kind=IndicatorKind.POINTS)), Value(Decimal(0))
+        )
+        bonus = Coalesce(
+            Sum(capped, filter=at & Q(indicator__kind=IndicatorKind.BONUS)), Value(Decimal(0))
+        )
+        score = Round(
+            Least(Least(points, most) * scale + Least(bonus, cap_of), Value(HUNDRED)),
+            precision=2,
+            output_field=cents,
+        )
+        scored = {f"n_{stage}__gt": 0}
+        scores[f"score_{stage}"] = Case(When(**scored, then=score), output_field=cents)
+    # GREATEST and LEAST skip NULLs on PostgreSQL but not on SQLite: each missing score is
+    # replaced by a present one, which changes neither the largest nor the smallest.
+    every = list(scores.values())
+    filled = [Coalesce(s, *[o for o in every if o is not s], output_field=cents) for s in every]
+    present = sum(
+        (Case(When(**{f"n_{s}__gt": 0}, then=1), default=0) for s in ScoreStage.values),
+        Value(0),
+    )
+    return (
+        Score.objects.filter(assessment__in=assessments, stage__in=ScoreStage.values)
+        .values("assessment_id", "indicator__dimension_id")
+        .annotate(**aggregates)
+        .annotate(
+            **scores,
+            stages=present,
+            gap=Round(Greatest(*filled) - Least(*filled), precision=2, output_field=cents),
+        )
+        .filter(stages__gte=2)
+        .order_by("-gap", "assessment__unit__code", "indicator__dimension_id")
     )
