@@ -76,7 +76,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         .filter(overdue_q())
         .count()
     )
-    word = _("flags") if campaign.scheme == "flag" else _("stars")
+    word = campaign.level_word
     charts = {
         "levels": {
             "categories": [f"{n}" for n in level_axis],
