@@ -14,6 +14,8 @@ from django.db import transaction
 from django.test import override_settings
 
 from tests import factories
+from tests.helpers import celery_eager
+from tests.scenarios import report_world_build
 from villages.models import UnitKind
 
 
@@ -191,3 +193,27 @@ def assessment_a(period, unit_a):
 def assessment_b(period, unit_b):
     """Township B's unit in the period, at the self-assessment stage."""
     return factories.AssessmentFactory(period=period, unit=unit_b)
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploaded and generated files go to the test's own folder, not the project's media/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def eager():
+    """Celery tasks run in-process during the test (tests.helpers.celery_eager)."""
+    with celery_eager() as app:
+        yield app
+
+
+@pytest.fixture
+def world(county, township_a, township_b):
+    """The report county of tests/scenarios.py over the county and townships above.
+
+    Modules and packages with a world of their own (the security pair, the browser county, a
+    module's hand-made one) override this fixture by name.
+    """
+    return report_world_build(county=county, township_a=township_a, township_b=township_b)

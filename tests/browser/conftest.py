@@ -25,7 +25,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from playwright.sync_api import Page, sync_playwright
 
-from tests.browser.world import PASSWORD, World, world_build
+from tests.scenarios import BROWSER_PASSWORD, BrowserWorld, browser_world_build
 
 BASE_DIR = Path(django_settings.BASE_DIR)
 ARTIFACTS = BASE_DIR / "artifacts" / "browser"
@@ -73,15 +73,14 @@ def browser():
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
-    """Uploaded and exported files go to the test's own folder, not the project's media/."""
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _media_root(media):
+    """Uploaded and exported files go to the test's own folder (the root conftest's media)."""
 
 
 @pytest.fixture
-def world(browser, live_server) -> World:
-    """The county of tests/browser/world.py, committed (the live server reads it)."""
-    return world_build()
+def world(browser, live_server) -> BrowserWorld:
+    """The browser county of tests/scenarios.py, committed (the live server reads it)."""
+    return browser_world_build()
 
 
 class Journey:
@@ -119,7 +118,7 @@ class Journey:
         if msg.type == "error":
             self.errors.append(f"{page.url}: console.error {msg.text}")
 
-    def login(self, username: str, password: str = PASSWORD, **context_options) -> Page:
+    def login(self, username: str, password: str = BROWSER_PASSWORD, **context_options) -> Page:
         """Log in through the login form in a fresh context; land on the home page."""
         page = self.page(**context_options)
         page.goto("/accounts/login/")

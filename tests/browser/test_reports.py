@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from scoring.models import ExportJob, JobStatus, RectificationStatus, Stage
 from tests.browser.helpers import zh
-from tests.browser.world import UNITS
+from tests.scenarios import BROWSER_UNITS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +49,7 @@ def test_county_exports_scores_as_a_background_job(world, journey, jobs_run, tmp
     header, data = rows[0], rows[1:]
     assert header[:4] == (zh("Division code"), zh("Unit"), zh("Township"), zh("Stage"))
     assert header[-1] == zh("Level held")
-    assert [r[1] for r in data] == [u[0] for u in sorted(UNITS, key=lambda u: u[1])]
+    assert [r[1] for r in data] == [u[0] for u in sorted(BROWSER_UNITS, key=lambda u: u[1])]
     by_name = {r[1]: r for r in data}
     assert by_name["东街村"][3] == zh(Stage.FINAL.label)
     assert by_name["南关村"][3] == zh(Stage.TOWNSHIP.label)

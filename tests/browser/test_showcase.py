@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import zh
-from tests.browser.world import TOWNSHIPS, UNITS
+from tests.scenarios import BROWSER_TOWNSHIPS, BROWSER_UNITS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,8 +33,9 @@ def test_public_showcase_lists_units_at_their_level_and_nothing_personal(world, 
     text = page.locator("body").inner_text()
     html = page.content()
     assert "北关村" not in text  # holds nothing
-    personal = [u[4] for u in UNITS] + [u[5] for u in UNITS]  # secretaries' names, phones
-    personal += [t[3] for t in TOWNSHIPS] + ["李明", "张振华", "赵强"]  # officials' names
+    # secretaries' names and phones
+    personal = [u[4] for u in BROWSER_UNITS] + [u[5] for u in BROWSER_UNITS]
+    personal += [t[3] for t in BROWSER_TOWNSHIPS] + ["李明", "张振华", "赵强"]  # officials' names
     personal += list(world.users)  # usernames
     leaked = [p for p in personal if p in html]
     assert not leaked, f"the public page shows personal data: {leaked}"

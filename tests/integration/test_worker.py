@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 from config.celery import app as celery_app
 from scoring import tasks
 from scoring.models import ExportJob, ExportKind, JobStatus, ReportRun
-from tests.scoring.report_fixture import OCTOBER, report_world_build
+from tests.scenarios import OCTOBER
 
 pytestmark = [
     pytest.mark.skipif(
@@ -107,17 +107,6 @@ class Worker:
             self.process.kill()
             self.process.wait()
         self._out.close()
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def world(county, township_a, township_b):
-    return report_world_build(county=county, township_a=township_a, township_b=township_b)
 
 
 @contextmanager

@@ -42,8 +42,7 @@ from scoring.models import (
     Stage,
 )
 from scoring.services import adjustment_confirm, adjustment_override, adjustment_propose
-from tests import factories
-from tests.scoring import builders
+from tests import factories, scenarios
 from villages.models import Unit
 
 pytestmark = pytest.mark.django_db
@@ -76,14 +75,14 @@ class World:
     """The four units above, their final assessments of 2026Q3 and what they hold."""
 
     def __init__(self, county, township_a, township_b, unit_a, unit_b):
-        self.built = builders.campaign_build(region=county, slug="decide")
+        self.built = scenarios.campaign_build(region=county, slug="decide")
         self.campaign = self.built.campaign
-        self.period = builders.period_build(self.built, "2026Q3")
+        self.period = scenarios.period_build(self.built, "2026Q3")
         self.townships = (township_a, township_b)
         u2 = factories.UnitFactory(township=township_a, name="南街村")
         u4 = factories.UnitFactory(township=township_b, name="北庄村")
         self.units = {u.name: u for u in (unit_a, u2, unit_b, u4)}
-        final = builders.final_assessment
+        final = scenarios.final_assessment
         p, b = self.period, self.built
         self.assessments = {
             "东街村": final(b, p, unit_a, {"2.1": "50", "3.2": "25"}),
@@ -93,10 +92,10 @@ class World:
                 b, p, u4, {"1.1": "25", "1.2": "25", "1.3": "20", "3.1": "15"}, {"2.3"}
             ),
         }
-        builders.holdings(b, unit_a, "chanye")
-        builders.holdings(b, u2, "dangjian", "chanye")
-        builders.holdings(b, unit_b, "dangjian", "shengtai")
-        builders.holdings(b, u4, "dangjian", "shengtai")
+        scenarios.holdings(b, unit_a, "chanye")
+        scenarios.holdings(b, u2, "dangjian", "chanye")
+        scenarios.holdings(b, unit_b, "dangjian", "shengtai")
+        scenarios.holdings(b, u4, "dangjian", "shengtai")
 
     def held(self) -> set[tuple[str, str]]:
         return set(
@@ -205,7 +204,7 @@ class TestPropose:
         assert excinfo.value.message == msg("Unknown township code.")
 
     def test_it_refuses_a_period_without_assessments(self, world, county_staff):
-        empty = builders.period_build(world.built, "2026Q4")
+        empty = scenarios.period_build(world.built, "2026Q4")
         with pytest.raises(ScoringError) as excinfo:
             adjustment_propose(user=county_staff, period=empty)
         assert excinfo.value.message == msg("There are no assessments to adjust.")
@@ -506,14 +505,14 @@ class TestOverride:
 class TestQueries:
     @staticmethod
     def build(county, township_a, township_b, per_township: int):
-        built = builders.campaign_build(region=county, slug="decide-many")
-        period = builders.period_build(built, "2026Q3")
+        built = scenarios.campaign_build(region=county, slug="decide-many")
+        period = scenarios.period_build(built, "2026Q3")
         for township in (township_a, township_b):
-            for i, unit in enumerate(builders.many_units(township, per_township)):
+            for i, unit in enumerate(scenarios.many_units(township, per_township)):
                 # 党建引领 90–99: awarded; 产业兴旺 vetoed every other unit: withdrawn.
                 vetoed = {"2.3"} if i % 2 == 0 else set()
-                builders.final_assessment(built, period, unit, {"1.1": str(30 + i)}, vetoed)
-                builders.holdings(built, unit, "chanye")
+                scenarios.final_assessment(built, period, unit, {"1.1": str(30 + i)}, vetoed)
+                scenarios.holdings(built, unit, "chanye")
         return period
 
     @pytest.mark.parametrize("per_township", [1, 10])
@@ -682,8 +681,8 @@ class TestPages:
 
     def test_another_countys_campaign_is_404(self, client, county_staff):
         other_county = factories.CountyFactory(code="410526000000", name="滑县")
-        built = builders.campaign_build(region=other_county, slug="huaxian")
-        period = builders.period_build(built, "2026Q3")
+        built = scenarios.campaign_build(region=other_county, slug="huaxian")
+        period = scenarios.period_build(built, "2026Q3")
         client.force_login(county_staff)
         url = reverse("scoring:adjustment_list", args=[built.campaign.slug, period.label])
         assert client.get(url).status_code == 404

@@ -21,13 +21,19 @@ from decimal import Decimal as D
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from campaigns.models import CampaignStatus
-from scoring.models import HoldingChange, HoldingChangeKind, Stage
+from scoring.models import (
+    Assessment,
+    HoldingChange,
+    HoldingChangeKind,
+    RectificationStatus,
+    Stage,
+)
 from scoring.services import adjustment_propose
-from tests import factories
-from tests.scoring import builders
+from tests import factories, scenarios
 
 pytestmark = pytest.mark.django_db
 
@@ -43,10 +49,10 @@ class Race:
     """The ranking campaign above, with what the units hold and what changed in 2026Q3."""
 
     def __init__(self, county, township_a, township_b, unit_a, unit_b, county_staff):
-        self.built = builders.campaign_build(region=county, slug="saima", specs=builders.ONE_ITEM)
+        self.built = scenarios.campaign_build(region=county, slug="saima", specs=scenarios.ONE_ITEM)
         self.campaign = self.built.campaign
-        self.q2 = builders.period_build(self.built, "2026Q2")
-        self.q3 = builders.period_build(self.built, "2026Q3")
+        self.q2 = scenarios.period_build(self.built, "2026Q2")
+        self.q3 = scenarios.period_build(self.built, "2026Q3")
         self.units = {
             "东街村": unit_a,
             "南街村": factories.UnitFactory(township=township_a, name="南街村"),
@@ -55,10 +61,10 @@ class Race:
         }
         for name, (before, now) in TOTALS.items():
             unit = self.units[name]
-            builders.final_assessment(self.built, self.q2, unit, {"1.1": before})
-            builders.final_assessment(self.built, self.q3, unit, {"1.1": now})
-        builders.holdings(self.built, unit_a, "zonghe")
-        builders.holdings(self.built, self.units["南街村"], "zonghe")
+            scenarios.final_assessment(self.built, self.q2, unit, {"1.1": before})
+            scenarios.final_assessment(self.built, self.q3, unit, {"1.1": now})
+        scenarios.holdings(self.built, unit_a, "zonghe")
+        scenarios.holdings(self.built, self.units["南街村"], "zonghe")
         dim = self.built.dim("zonghe")
         for name, kind, score in [
             ("南街村", HoldingChangeKind.AWARD, "71"),
@@ -205,15 +211,15 @@ class TestRanking:
         county_staff,
         per_township,
     ):
-        built = builders.campaign_build(region=county, slug="saima", specs=builders.ONE_ITEM)
-        q2 = builders.period_build(built, "2026Q2")
-        q3 = builders.period_build(built, "2026Q3")
+        built = scenarios.campaign_build(region=county, slug="saima", specs=scenarios.ONE_ITEM)
+        q2 = scenarios.period_build(built, "2026Q2")
+        q3 = scenarios.period_build(built, "2026Q3")
         for township in (township_a, township_b):
-            for i, unit in enumerate(builders.many_units(township, per_township)):
-                builders.final_assessment(built, q2, unit, {"1.1": str(60 + i)})
-                builders.final_assessment(built, q3, unit, {"1.1": str(62 + i)})
+            for i, unit in enumerate(scenarios.many_units(township, per_township)):
+                scenarios.final_assessment(built, q2, unit, {"1.1": str(60 + i)})
+                scenarios.final_assessment(built, q3, unit, {"1.1": str(62 + i)})
                 if i % 2:
-                    builders.holdings(built, unit, "zonghe")
+                    scenarios.holdings(built, unit, "zonghe")
                     factories.HoldingChangeFactory(
                         unit=unit, period=q3, dimension=built.dim("zonghe")
                     )
@@ -229,12 +235,12 @@ class TestRanking:
 class TestTargets:
     @pytest.fixture
     def targets_world(self, county, township_a, township_b, unit_a, unit_b):
-        built = builders.campaign_build(region=county, slug="mubiao")
+        built = scenarios.campaign_build(region=county, slug="mubiao")
         south = factories.UnitFactory(township=township_a, name="南街村")
         factories.UnitFactory(township=township_b, name="北庄村")
-        builders.holdings(built, unit_a, "dangjian", "chanye")
-        builders.holdings(built, south, "dangjian")
-        builders.holdings(built, unit_b, "dangjian", "shengtai")
+        scenarios.holdings(built, unit_a, "dangjian", "chanye")
+        scenarios.holdings(built, south, "dangjian")
+        scenarios.holdings(built, unit_b, "dangjian", "shengtai")
         factories.LevelTargetFactory(campaign=built.campaign, level=5, count=6)
         factories.LevelTargetFactory(campaign=built.campaign, level=3, count=10)
         factories.UnitTargetFactory(campaign=built.campaign, unit=unit_a, decided_level=3)
@@ -281,7 +287,7 @@ class TestTargets:
         # A unit merged away (inactive) keeps its holding rows; the page counts active units,
         # so the level counts must add up to them like the per-township table does.
         gone = factories.UnitFactory(township=township_b, name="旧村", is_active=False)
-        builders.holdings(targets_world, gone, "dangjian", "chanye")
+        scenarios.holdings(targets_world, gone, "dangjian", "chanye")
         client.force_login(county_staff)
         levels = client.get(self.url()).context["levels"]
         assert [(lvl, n) for lvl, n, _t in levels if n] == [(2, 2), (1, 1), (0, 1)]
@@ -303,6 +309,17 @@ class TestDashboard:
     @pytest.mark.parametrize("role", ["county_staff", "leader", "superuser"])
     def test_county_and_leaders_see_it_with_chart_data(self, client, race, users, role):
         factories.LevelTargetFactory(campaign=race.campaign, level=1, count=3)
+        # Two lost-points items of 2026Q3 (the race has none): 东街村 open, 北庄村 closed.
+        for name, status in [
+            ("东街村", RectificationStatus.OPEN),
+            ("北庄村", RectificationStatus.CLOSED),
+        ]:
+            factories.RectificationItemFactory(
+                assessment=Assessment.objects.get(period=race.q3, unit=race.units[name]),
+                indicator=race.built.indicators["1.1"],
+                status=status,
+                closed_at=timezone.now() if status == RectificationStatus.CLOSED else None,
+            )
         client.force_login(users[role])
         response = client.get(self.url())
         assert response.status_code == 200
@@ -312,7 +329,26 @@ class TestDashboard:
         )
         assert script is not None
         charts = json.loads(script.group(1))
-        assert charts == json.loads(json.dumps(response.context["charts"]))
+        # What the page embeds, worked out from the race (module docstring) and the rows above.
+        with translation.override("zh-hans"):
+            assert charts["stages"] == [
+                {"name": str(Stage.SELF.label), "value": 0},
+                {"name": str(Stage.TOWNSHIP.label), "value": 0},
+                {"name": str(Stage.COUNTY.label), "value": 0},
+                {"name": str(Stage.FINAL.label), "value": 4},  # all four final in 2026Q3
+            ]
+            assert charts["rectification"] == [
+                {"name": str(RectificationStatus.OPEN.label), "value": 1},
+                {"name": str(RectificationStatus.REPORTED.label), "value": 0},
+                {"name": str(RectificationStatus.VERIFIED.label), "value": 0},
+                {"name": str(RectificationStatus.CLOSED.label), "value": 1},
+            ]
+            assert charts["levels"]["labels"] == {
+                "actual": gettext("Now"),
+                "target": gettext("Target"),
+                "axis": gettext("flags"),
+            }
+            assert charts["townships"]["label"] == gettext("Average final score")
         assert set(charts) == {"levels", "stages", "townships", "rectification"}
         axis = charts["levels"]["categories"]
         assert axis == ["5", "4", "3", "2", "1", "0"]
@@ -327,7 +363,6 @@ class TestDashboard:
         assert charts["levels"]["target"] == [None, None, None, None, 3, None]
         assert charts["townships"]["names"] == ["城关镇", "东庄镇"]
         assert charts["townships"]["averages"] == [78.0, 76.5]
-        assert [s["value"] for s in charts["stages"]][-1] == 4  # all four final in 2026Q3
 
     @pytest.mark.parametrize(
         "role", ["township_official", "village_secretary", "department", "stranger", "no_role"]
@@ -337,7 +372,7 @@ class TestDashboard:
         assert client.get(self.url()).status_code == 403
 
     def test_a_campaign_without_periods_still_shows(self, client, county, county_staff):
-        builders.campaign_build(region=county, slug="kong")
+        scenarios.campaign_build(region=county, slug="kong")
         client.force_login(county_staff)
         response = client.get(reverse("scoring:dashboard", args=["kong"]))
         assert response.status_code == 200
@@ -355,9 +390,9 @@ class TestUnitTimeline:
     def test_it_shows_gains_and_losses_with_period_score_and_reason(
         self, client, county, unit_a, county_staff, township_official
     ):
-        built = builders.campaign_build(region=county, slug="lishi")
-        q2 = builders.period_build(built, "2026Q2")
-        q3 = builders.period_build(built, "2026Q3")
+        built = scenarios.campaign_build(region=county, slug="lishi")
+        q2 = scenarios.period_build(built, "2026Q2")
+        q3 = scenarios.period_build(built, "2026Q3")
         county_staff.first_name = "赵科长"
         county_staff.save()
         now = timezone.now()
@@ -425,7 +460,7 @@ class TestShowcase:
 
     @pytest.fixture
     def shown(self, race):
-        builders.holdings(race.built, race.units["西庄村"], "zonghe")
+        scenarios.holdings(race.built, race.units["西庄村"], "zonghe")
         return race
 
     def test_it_is_public(self, client, shown):
@@ -435,10 +470,10 @@ class TestShowcase:
 
     def test_it_lists_units_by_level_per_township(self, client, county, shown):
         # Two dimensions for this one: levels 2 and 1 in the same campaign.
-        other = builders.campaign_build(region=county, slug="zhanqi")
-        builders.holdings(other, shown.units["东街村"], "dangjian", "chanye")
-        builders.holdings(other, shown.units["南街村"], "dangjian")
-        builders.holdings(other, shown.units["西庄村"], "shengtai", "chanye")
+        other = scenarios.campaign_build(region=county, slug="zhanqi")
+        scenarios.holdings(other, shown.units["东街村"], "dangjian", "chanye")
+        scenarios.holdings(other, shown.units["南街村"], "dangjian")
+        scenarios.holdings(other, shown.units["西庄村"], "shengtai", "chanye")
         response = client.get(self.url("zhanqi"))
         assert response.context["rows"] == [
             {"township": "城关镇", "levels": [(2, ["东街村"]), (1, ["南街村"])]},
@@ -557,8 +592,8 @@ class TestAccess:
     )
     def test_another_countys_campaign_is_404(self, client, county_staff, args):
         other = factories.CountyFactory(code="410526000000", name="滑县")
-        built = builders.campaign_build(region=other, slug="saima", specs=builders.ONE_ITEM)
-        builders.period_build(built, "2026Q3")
+        built = scenarios.campaign_build(region=other, slug="saima", specs=scenarios.ONE_ITEM)
+        scenarios.period_build(built, "2026Q3")
         client.force_login(county_staff)
         name, url_args = args
         assert client.get(reverse(f"scoring:{name}", args=url_args)).status_code == 404

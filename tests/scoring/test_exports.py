@@ -1,7 +1,7 @@
 """Excel exports: every kind read back cell by cell, formula-like text kept as text, flat memory,
 export jobs (progress, failure, broker down), the export pages and the download centre.
 
-The county is tests/scoring/report_fixture.py; its docstring gives every number used here.
+The county is the report county of tests/scenarios.py; its section gives every number used here.
 Strings are being translated in parallel, so expected text is gettext under zh-hans.
 """
 
@@ -36,13 +36,8 @@ from scoring.models import (
     Stage,
 )
 from tests import factories
-from tests.scoring.report_fixture import (
-    SLUG,
-    broker_down,
-    celery_eager,
-    other_county_campaign,
-    report_world_build,
-)
+from tests.helpers import broker_down
+from tests.scenarios import REPORT_SLUG, other_county_campaign
 from villages.models import Unit, UnitKind
 
 pytestmark = pytest.mark.django_db
@@ -57,23 +52,6 @@ def zh(msgid: str) -> str:
 
 def zh_html(msgid: str) -> str:
     return escape(zh(msgid))
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def eager():
-    with celery_eager() as app:
-        yield app
-
-
-@pytest.fixture
-def world(county, township_a, township_b):
-    return report_world_build(county=county, township_a=township_a, township_b=township_b)
 
 
 def files_under(root) -> list[str]:
@@ -568,7 +546,7 @@ def test_unreachable_broker_marks_the_job_failed_with_the_message(world, county_
 
 
 def start_url() -> str:
-    return reverse("scoring:export_start", args=[SLUG])
+    return reverse("scoring:export_start", args=[REPORT_SLUG])
 
 
 def xlsx_of(response):

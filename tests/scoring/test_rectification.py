@@ -27,8 +27,7 @@ from scoring.models import (
     Stage,
 )
 from scoring.services import assessments_submit, rectification_allowed, rectification_step
-from tests import factories
-from tests.scoring import builders
+from tests import factories, scenarios
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +64,7 @@ ALLOWED = {
 TARGET = {ASSIGN: OPEN, REPORT: REPORTED, VERIFY: VERIFIED, CLOSE: CLOSED, SEND_BACK: OPEN}
 
 SPECS = (
-    builders.Spec(
+    scenarios.Spec(
         "dangjian",
         "党建引领",
         (("1.1", "40"), ("1.2", "30"), ("1.3", "30")),
@@ -73,7 +72,7 @@ SPECS = (
         bonus=("1.5", "5"),
         bonus_cap="5",
     ),
-    builders.Spec("chanye", "产业兴旺", (("2.1", "60"), ("2.2", "40"))),
+    scenarios.Spec("chanye", "产业兴旺", (("2.1", "60"), ("2.2", "40"))),
 )
 
 DEADLINE = dt.date(2026, 10, 14)
@@ -86,12 +85,12 @@ def msg(msgid: str, **params) -> str:
 
 @pytest.fixture
 def built(county):
-    return builders.campaign_build(region=county, slug="zhenggai", specs=SPECS)
+    return scenarios.campaign_build(region=county, slug="zhenggai", specs=SPECS)
 
 
 @pytest.fixture
 def q3(built):
-    return builders.period_build(built, "2026Q3")
+    return scenarios.period_build(built, "2026Q3")
 
 
 def item_for(built, period, unit, code: str, status=OPEN, *, assigned=True, **fields):
@@ -136,9 +135,9 @@ class TestOpenedOnFinalise:
         deducted = factories.AssessmentFactory(period=q3, unit=unit_a, stage=Stage.COUNTY)
         full = factories.AssessmentFactory(period=q3, unit=unit_b, stage=Stage.COUNTY)
         # The township had deducted on 1.2; the county's full marks are what count.
-        builders.county_scores(built, deducted, {"1.2": "20"}, stage=ScoreStage.TOWNSHIP)
-        builders.county_scores(built, deducted, {"1.1": "35", "2.1": "50"}, bonus={"1.5": "2"})
-        builders.county_scores(built, full)
+        scenarios.county_scores(built, deducted, {"1.2": "20"}, stage=ScoreStage.TOWNSHIP)
+        scenarios.county_scores(built, deducted, {"1.1": "35", "2.1": "50"}, bonus={"1.5": "2"})
+        scenarios.county_scores(built, full)
 
         done, refused = assessments_submit(user=county_staff, assessment_ids=[deducted.id, full.id])
 
@@ -155,7 +154,7 @@ class TestOpenedOnFinalise:
 
     def test_passing_on_from_the_township_opens_nothing(self, built, q3, unit_a, township_official):
         a = factories.AssessmentFactory(period=q3, unit=unit_a, stage=Stage.TOWNSHIP)
-        builders.county_scores(built, a, {"1.1": "35"}, stage=ScoreStage.TOWNSHIP)
+        scenarios.county_scores(built, a, {"1.1": "35"}, stage=ScoreStage.TOWNSHIP)
         done, _refused = assessments_submit(user=township_official, assessment_ids=[a.id])
         assert done[0].stage == Stage.COUNTY
         assert not RectificationItem.objects.exists()
@@ -512,8 +511,8 @@ def freeze(monkeypatch, moment: dt.datetime) -> None:
 class TestOverdue:
     """An item due on D is overdue from 00:00 on D+1 in Shanghai, while UTC is still on D."""
 
-    BEFORE = builders.shanghai(2026, 10, 14, 23, 59)  # 15:59 UTC on D
-    AFTER = builders.shanghai(2026, 10, 15, 0, 1)  # 16:01 UTC, still D in UTC
+    BEFORE = scenarios.shanghai(2026, 10, 14, 23, 59)  # 15:59 UTC on D
+    AFTER = scenarios.shanghai(2026, 10, 15, 0, 1)  # 16:01 UTC, still D in UTC
 
     @pytest.fixture
     def due(self, built, q3, unit_a, unit_b):
@@ -593,7 +592,7 @@ class TestLedger:
     @pytest.fixture
     def ledger(self, built, q3, unit_a, unit_b, township_a):
         south = factories.UnitFactory(township=township_a, name="南街村")
-        q2 = builders.period_build(built, "2026Q2")
+        q2 = scenarios.period_build(built, "2026Q2")
         return {
             "a_open": item_for(built, q3, unit_a, "1.1"),
             "a_open2": item_for(built, q3, south, "1.1"),
@@ -650,7 +649,7 @@ class TestLedger:
 
     def test_another_countys_campaign_is_404(self, client, county_staff):
         other = factories.CountyFactory(code="410526000000", name="滑县")
-        builders.campaign_build(region=other, slug="huaxian", specs=SPECS)
+        scenarios.campaign_build(region=other, slug="huaxian", specs=SPECS)
         client.force_login(county_staff)
         assert (
             client.get(reverse("scoring:rectification_list", args=["huaxian"])).status_code == 404
@@ -669,7 +668,7 @@ class TestLedger:
         per_township,
     ):
         for township in (township_a, township_b):
-            for i, unit in enumerate(builders.many_units(township, per_township)):
+            for i, unit in enumerate(scenarios.many_units(township, per_township)):
                 item_for(built, q3, unit, "1.1", deadline=dt.date(2026, 1, 1))
                 item_for(built, q3, unit, "2.1", (OPEN, REPORTED, VERIFIED, CLOSED)[i % 4])
         client.force_login(county_staff)

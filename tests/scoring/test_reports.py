@@ -2,7 +2,7 @@
 cell by cell, report runs (replace, failure, broker down), the report pages, the beat schedule
 and the command line.
 
-The county is tests/scoring/report_fixture.py; its docstring gives every number used here.
+The county is the report county of tests/scenarios.py; its section gives every number used here.
 Strings are being translated in parallel, so expected text is gettext under zh-hans.
 """
 
@@ -26,13 +26,8 @@ from scoring.excel.monthly import write_monthly
 from scoring.models import HoldingChangeKind, JobStatus, ReportRun, Stage
 from scoring.selectors.monthly import BOTTOM, month_bounds, monthly_figures, previous_month
 from tests import factories
-from tests.scoring.report_fixture import (
-    OCTOBER,
-    broker_down,
-    celery_eager,
-    other_county_campaign,
-    report_world_build,
-)
+from tests.helpers import broker_down
+from tests.scenarios import OCTOBER, other_county_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -40,23 +35,6 @@ pytestmark = pytest.mark.django_db
 def zh(msgid: str) -> str:
     with translation.override("zh-hans"):
         return gettext(msgid)
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def eager():
-    with celery_eager() as app:
-        yield app
-
-
-@pytest.fixture
-def world(county, township_a, township_b):
-    return report_world_build(county=county, township_a=township_a, township_b=township_b)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from scoring.models import (
     Stage,
 )
 from tests import factories
+from tests.scenarios import assessment_at
 from villages.access import scope_for
 from villages.models import UnitKind
 
@@ -496,17 +497,6 @@ MATRIX = [
 ]
 
 
-def assessment_at(period, unit, stage, catalogue, *, finaliser=None) -> Assessment:
-    """An assessment at `stage` whose sheet at that stage is complete (full marks)."""
-    extra = {}
-    if stage == Stage.FINAL:
-        extra = {"finalised_by": finaliser, "finalised_at": timezone.now()}
-    assessment = factories.AssessmentFactory(period=period, unit=unit, stage=stage, **extra)
-    score_stage = Stage.COUNTY if stage == Stage.FINAL else stage
-    factories.scores_fill(assessment, score_stage, catalogue.for_kind(unit.kind))
-    return assessment
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(("action", "stage", "role", "allowed"), MATRIX)
 def test_transition_matrix(users, catalogue, period, unit_a, action, stage, role, allowed):
@@ -555,6 +545,13 @@ STAGE_SETS = [
     pytest.param(True, False, [Stage.SELF, Stage.COUNTY, Stage.FINAL], id="no-township"),
     pytest.param(False, False, [Stage.COUNTY, Stage.FINAL], id="county-only"),
 ]
+# Where a return sends an assessment at each scoring stage after the first (None: refused).
+RETURNS = [
+    pytest.param(True, True, {Stage.TOWNSHIP: Stage.SELF, Stage.COUNTY: Stage.TOWNSHIP}, id="all"),
+    pytest.param(False, True, {Stage.COUNTY: Stage.TOWNSHIP}, id="no-self"),
+    pytest.param(True, False, {Stage.COUNTY: Stage.SELF}, id="no-township"),
+    pytest.param(False, False, {Stage.COUNTY: None}, id="county-only"),
+]
 
 
 @pytest.mark.django_db
@@ -596,16 +593,33 @@ class TestStageSwitches:
         assert carried == set(order[1:-1])
         assert Score.objects.filter(stage__in=order[1:-1]).count() == 9 * len(order[1:-1])
 
-    @pytest.mark.parametrize(("use_self", "use_township", "order"), STAGE_SETS)
+    @pytest.mark.parametrize(("use_self", "use_township", "returns"), RETURNS)
     def test_a_return_goes_back_one_stage(
-        self, superuser, catalogue, campaign, period, unit_a, use_self, use_township, order
+        self, superuser, catalogue, campaign, period, unit_a, use_self, use_township, returns
     ):
-        for index, stage in enumerate(order[1:-1], start=1):
+        """Every scoring stage the campaign uses goes back to the one before it, skipped stages
+        aside; with the county stage alone there is nothing before it and the return is refused."""
+        for stage, back in returns.items():
             assessment = assessment_at(
                 period, factories.UnitFactory(township=unit_a.township), stage, catalogue
             )
+            if back is None:
+                with pytest.raises(ScoringError) as excinfo:
+                    services.assessment_return(
+                        user=superuser, assessment_id=assessment.id, reason="重评"
+                    )
+                assert excinfo.value.message == msg("There is no earlier stage to return it to.")
+                assert reload(assessment).stage == stage
+                assert not AssessmentEvent.objects.filter(assessment=assessment).exists()
+                continue
             services.assessment_return(user=superuser, assessment_id=assessment.id, reason="重评")
-            assert reload(assessment).stage == order[index - 1]
+            assert reload(assessment).stage == back
+            event = AssessmentEvent.objects.get(assessment=assessment)
+            assert (event.kind, event.from_stage, event.to_stage) == (
+                AssessmentEventKind.RETURN,
+                stage,
+                back,
+            )
 
     @pytest.mark.parametrize(("use_self", "use_township", "order"), STAGE_SETS)
     def test_there_is_no_return_from_the_first_stage(

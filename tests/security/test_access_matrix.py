@@ -2,9 +2,10 @@
 
 The routes are read from the URL configuration, not listed by hand: a route added without an
 entry in ROUTES fails `test_every_route_has_an_access_matrix_entry`. Each entry says how to
-build the route's arguments for an object of a place (tests/security/world.py: `A` is inside
-the township-A users' scope, `B` another township of the same county, `Y` another county) and
-the exact answer each role gets there, for GET and, where the route takes a POST, for POST.
+build the route's arguments for an object of a place (the security pair of tests/scenarios.py:
+`A` is inside the township-A users' scope, `B` another township of the same county, `Y` another
+county) and the exact answer each role gets there, for GET and, where the route takes a POST,
+for POST.
 
 Answers, one token per role in ROLES order (anonymous, secretary, official, county,
 department, leader, superuser):
@@ -32,8 +33,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.scoring.report_fixture import celery_eager
-from tests.security.world import PDF, PLACES, ROLES, Place, World, world_build
+from tests.helpers import celery_eager
+from tests.scenarios import PDF, PLACES, ROLES, Place, SecurityWorld, security_world_build
 
 SKIPPED_PREFIXES = ("admin/", "i18n/", "static/", "media/")
 LOGIN = "/accounts/login/"
@@ -41,7 +42,7 @@ PROJECT_APPS = ("villages", "campaigns", "scoring")
 # Signing in stamps the user; that is the session's business, not a change a POST made.
 NOT_STATE = {"villages.User": {"last_login"}}
 
-Kwargs = Callable[[World, Place, str], dict]
+Kwargs = Callable[[SecurityWorld, Place, str], dict]
 
 
 @dataclass(frozen=True)
@@ -323,7 +324,7 @@ def placements(entry: Entry) -> tuple[str, ...]:
     return PLACES if entry.kwargs else NONE
 
 
-def url_for(name: str, entry: Entry, world: World, place: str, role: str) -> str:
+def url_for(name: str, entry: Entry, world: SecurityWorld, place: str, role: str) -> str:
     if entry.kwargs is None:
         return reverse(name)
     return reverse(name, kwargs=entry.kwargs(world, world.places[place], role))
@@ -385,7 +386,7 @@ class Tally:
         self.mismatches = []
 
 
-def check_gets(world: World, tally: Tally) -> None:
+def check_gets(world: SecurityWorld, tally: Tally) -> None:
     clients = {role: logged_in(world.users[role]) for role in ROLES}
     for name, entry in ROUTES.items():
         for place in placements(entry):
@@ -398,7 +399,7 @@ def check_gets(world: World, tally: Tally) -> None:
                     tally.mismatches.append(f"GET  {name} [{place}] {role}: {got}, want {want}")
 
 
-def check_posts(world: World, media: Path, tally: Tally) -> None:
+def check_posts(world: SecurityWorld, media: Path, tally: Tally) -> None:
     for name, entry in ROUTES.items():
         if entry.post is None:
             continue
@@ -449,15 +450,9 @@ def test_every_entry_is_complete():
             assert all(len(t.split()) == len(ROLES) for t in table.values()), name
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 @pytest.mark.django_db
 def test_every_role_gets_exactly_the_matrix_answer(media):
-    world = world_build()
+    world = security_world_build()
     tally = Tally()
     with celery_eager():
         state = fingerprint(media)

@@ -18,9 +18,9 @@ from django.db import transaction
 from django.test import Client
 
 from tests.factories import PASSWORD
-from tests.scoring.report_fixture import celery_eager
+from tests.helpers import celery_eager
+from tests.scenarios import SecurityWorld, security_world_build
 from tests.security.test_access_matrix import ROLES, ROUTES, logged_in, url_for
-from tests.security.world import World, world_build
 
 USERNAME = object()  # the field holds the username, not a foreign key
 
@@ -31,7 +31,7 @@ class Audit:
 
     role: str
     writes: tuple[tuple[str, str], ...]
-    data: Callable[[World, object, str], dict] | None = None  # instead of the matrix's data
+    data: Callable[[SecurityWorld, object, str], dict] | None = None  # instead of the matrix's data
     by_username: bool = False
     signs_in: bool = False  # the POST is made by an anonymous client (login)
 
@@ -129,9 +129,8 @@ def client_for(name: str, audit: Audit, user) -> Client:
 
 
 @pytest.mark.django_db
-def test_every_state_changing_view_records_who_did_it(settings, tmp_path, axes_on):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    world = world_build()
+def test_every_state_changing_view_records_who_did_it(media, axes_on):
+    world = security_world_build()
     problems, checked = [], 0
     with celery_eager():
         for name, audit in [*AUDIT.items(), *EXTRA.items()]:

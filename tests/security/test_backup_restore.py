@@ -23,7 +23,7 @@ from django.db import connection
 from scoring.inputs import ScoreInput
 from scoring.models import ScoreStage
 from scoring.services import scores_save
-from tests.security.world import world_build
+from tests.scenarios import security_world_build
 
 pytestmark = [
     pytest.mark.skipif(
@@ -126,9 +126,8 @@ def restored_name():
     drop(name)
 
 
-def test_a_dump_restores_to_the_same_rows_scores_and_files(settings, tmp_path, restored_name):
-    media = settings.MEDIA_ROOT = tmp_path / "media"
-    world = world_build()
+def test_a_dump_restores_to_the_same_rows_scores_and_files(media, tmp_path, restored_name):
+    world = security_world_build()
     place = world.places["A"]
     scores_save(  # a round of audited changes, so the audit tables have rows too
         user=place.official,

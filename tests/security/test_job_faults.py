@@ -32,28 +32,18 @@ from openpyxl import load_workbook
 from config.celery import app as celery_app
 from scoring import tasks
 from scoring.models import ExportJob, JobStatus, ReportRun
+from tests.helpers import broker_down
 from tests.integration.test_worker import worker_database_url
-from tests.scoring.report_fixture import OCTOBER, broker_down, report_world_build
+from tests.scenarios import OCTOBER
 
 WAIT_SECONDS = 60
-FAULTS: list[str] = []  # faults injected, for the summary
+FAULTS: list[str] = []  # faults injected, for the summary (conftest.py)
 
 needs_worker = pytest.mark.skipif(
     connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith("redis"),
     reason="needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL): a worker process can share "
     "neither SQLite's test database nor the in-memory broker of eager mode",
 )
-
-
-@pytest.fixture
-def media(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def world(county, township_a, township_b):
-    return report_world_build(county=county, township_a=township_a, township_b=township_b)
 
 
 class FaultWorker:
@@ -218,7 +208,3 @@ def test_with_redis_down_pages_render_and_jobs_say_they_could_not_be_queued(
         assert response.status_code == 200
         assert response["Content-Type"].startswith("application/vnd.openxmlformats")
         b"".join(response.streaming_content)
-
-
-def test_summary():
-    print(f"\njob faults injected: {len(FAULTS)} ({', '.join(FAULTS) or 'none'})")

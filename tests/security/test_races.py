@@ -43,8 +43,7 @@ from scoring.models import (
     Stage,
 )
 from tests import factories
-from tests.scoring.builders import county_scores
-from tests.security.world import MONTH, world_build
+from tests.scenarios import OCTOBER, county_scores, security_world_build
 
 pytestmark = [
     pytest.mark.skipif(
@@ -57,7 +56,7 @@ pytestmark = [
 
 ROUNDS = 4
 REPORT_ROUNDS = 6
-LOST: Counter[str] = Counter()  # what a race lost (must stay empty)
+LOST: Counter[str] = Counter()  # what a race lost (must stay empty; summary in conftest.py)
 RUN: Counter[str] = Counter()  # races run
 
 
@@ -96,14 +95,8 @@ def audit_matches_scores() -> list[str]:
 
 
 @pytest.fixture
-def media(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def world(media):
-    return world_build()
+    return security_world_build()
 
 
 def township_assessments(world, n: int) -> list[Assessment]:
@@ -289,7 +282,7 @@ def test_two_monthly_reports_of_the_same_month_leave_one_run_and_one_file(world,
         def produce(user):
             def start_and_execute():
                 started = services.report_run_start(
-                    campaign=campaign, month=MONTH, requested_by=user
+                    campaign=campaign, month=OCTOBER, requested_by=user
                 )
                 # As two workers would, each runs the task it was handed.
                 services.report_run_execute(run_id=started.pk)
@@ -302,7 +295,7 @@ def test_two_monthly_reports_of_the_same_month_leave_one_run_and_one_file(world,
         for result in results:
             assert result == "produced" or isinstance(result, ScoringError), result
             outcomes["produced" if result == "produced" else "refused: being produced"] += 1
-        runs = list(ReportRun.objects.filter(campaign=campaign, month=MONTH))
+        runs = list(ReportRun.objects.filter(campaign=campaign, month=OCTOBER))
         assert len(runs) == 1
         run = runs[0]
         assert run.status == JobStatus.DONE, run.error
@@ -313,7 +306,3 @@ def test_two_monthly_reports_of_the_same_month_leave_one_run_and_one_file(world,
         assert [p.name for p in files] == [Path(run.file.name).name], (round_, files)
         assert load_workbook(run.file.path).sheetnames
     print(f"\nmonthly report races: {dict(outcomes)}")
-
-
-def test_summary():
-    print(f"\nraces run: {sum(RUN.values())} ({dict(RUN)}); lost: {dict(LOST) or 'nothing'}")

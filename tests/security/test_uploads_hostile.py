@@ -38,7 +38,7 @@ from scoring.excel.guard import OLE_MAGIC
 from scoring.excel.template import FIRST_DATA_ROW, META_SHEET, ROW_CODE, SCORE_SHEET, template_build
 from scoring.models import Score, ScoreChange, ScoreStage
 from scoring.services.sheets import scores_import
-from tests.security.world import world_build
+from tests.scenarios import security_world_build
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,7 @@ HYPOTHESIS = settings(
     database=None,  # no .hypothesis folder in the work tree
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-TRIED: Counter[str] = Counter()  # inputs tried per kind, for the summary
+TRIED: Counter[str] = Counter()  # inputs tried per kind, for the summary (conftest.py)
 OUTCOMES: Counter[str] = Counter()  # refused / imported
 PEAK = [0]  # the highest tracemalloc peak seen while importing
 
@@ -66,9 +66,8 @@ class Sheet(dict):
 
 
 @pytest.fixture
-def sheet(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    world = world_build()
+def sheet(media):
+    world = security_world_build()
     place = world.places["A"]
     template = template_build(user=place.official, period=place.current, stage=ScoreStage.TOWNSHIP)
     url = reverse("scoring:sheet_upload", args=[place.campaign.slug, place.current.label])
@@ -620,18 +619,6 @@ def test_an_oversize_form_field_is_refused_by_django_before_the_view(sheet, sett
     client.force_login(sheet["user"])
     response = client.post(sheet["url"], {"note": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)})
     assert response.status_code == 400
-
-
-def test_summary():
-    """Print how many malformed inputs were tried (runs last in this module)."""
-    total = sum(TRIED.values())
-    print(
-        f"\nhostile uploads: {total} inputs tried ({OUTCOMES['refused']} refused, "
-        f"{OUTCOMES['imported']} imported cleanly through scores_import); highest memory "
-        f"peak {PEAK[0] / 2**20:.1f} MB (limit {MEMORY_LIMIT / 2**20:.0f} MB)"
-    )
-    for label, n in sorted(TRIED.items()):
-        print(f"  {n:4d}  {label}")
 
 
 def test_a_file_past_the_stream_limit_is_cut_off_while_it_arrives(client, sheet, settings):
