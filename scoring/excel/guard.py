@@ -80,6 +80,7 @@ DAMAGED = (
     SyntaxError,  # xml.etree.ElementTree.ParseError
     TypeError,
     ValueError,
+    NotImplementedError,  # zipfile: a member needing a newer zip version or compression
     zipfile.BadZipFile,
     zlib.error,
 )
@@ -131,7 +132,7 @@ def check_container(upload: UploadCheck, data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise upload.refuse("not_xlsx", not_xlsx) from exc
     names = {m.filename for m in members}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
