@@ -109,6 +109,11 @@ class Campaign(models.Model):
             "A unit is listed as effective when it gains a level or its total rises this much."
         ),
     )
+    return_days = models.PositiveSmallIntegerField(
+        _("days to redo a returned assessment"),
+        default=7,
+        help_text=_("A returned assessment is due this many days after it was returned."),
+    )
     slow_below = models.DecimalField(
         _("slow: total below"),
         max_digits=5,

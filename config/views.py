@@ -12,8 +12,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from campaigns.models import Campaign, UnitTarget
-from scoring.models import Assessment, Holding, HoldingChange, Stage
+from scoring.models import (
+    Assessment,
+    Holding,
+    HoldingChange,
+    RectificationItem,
+    ScoreStage,
+    Stage,
+)
 from scoring.selectors import campaigns_for_home, work_due
+from scoring.selectors.unit_page import assessment_stage_totals
 from villages.access import ancestor_codes, scope_for
 from villages.models import Unit
 
@@ -27,6 +35,11 @@ def home(request: HttpRequest) -> HttpResponse:
         row["kind"]: row["n"]
         for row in Unit.objects.visible_to(user).values("kind").annotate(n=Count("id"))
     }
+    due = work_due(user)
+    # The full work lists behind "N assessments wait for you": one per period the items are in.
+    due_lists = list(
+        {(a.period.campaign.slug, a.period.label): a.period for a in due["items"]}.values()
+    )
     context = {
         "scope": scope,
         "place": user.scope_place,
@@ -34,7 +47,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "unit_total": sum(unit_counts.values()),
         "campaigns": campaigns_for_home(user=user),
         "stages": Stage.choices,
-        "due": work_due(user),
+        "due": due,
+        "due_lists": due_lists,
     }
     return render(request, "campaigns/home.html", context)
 
@@ -42,7 +56,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Show one unit's facts, the flags or stars it holds with the history of gains and losses,
-    its target and its assessments."""
+    its target, its assessments (linked to their entry pages) with the total at each stage,
+    and its rectification items."""
     unit = get_object_or_404(
         Unit.objects.visible_to(request.user).select_related("township__parent"), pk=pk
     )
@@ -68,10 +83,27 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         campaign.held_dimensions = held.get(campaign.id, [])
         campaign.timeline = timeline.get(campaign.id, [])
         campaign.target_level = targets.get(campaign.id)
-    assessments = (
+    assessments = list(
         Assessment.objects.filter(unit=unit)
         .select_related("period__campaign")
         .order_by("-period__starts_on", "period__campaign__name")
     )
-    context = {"unit": unit, "campaigns": campaigns, "assessments": assessments}
+    totals = assessment_stage_totals(assessments)
+    score_stages = [(value, label) for value, label in ScoreStage.choices]
+    for a in assessments:
+        by_stage = totals.get(a.id, {})
+        a.stage_totals = [by_stage.get(value) for value, _label in score_stages]
+    rectification = (
+        RectificationItem.objects.visible_to(request.user)
+        .filter(assessment__unit=unit)
+        .select_related("indicator", "assessment__period")
+        .order_by("status", "deadline", "id")
+    )
+    context = {
+        "unit": unit,
+        "campaigns": campaigns,
+        "assessments": assessments,
+        "score_stages": score_stages,
+        "rectification": rectification,
+    }
     return render(request, "villages/unit_detail.html", context)

@@ -124,7 +124,8 @@ class UnitTargetFilter(ListFilterSet):
 
 
 class RectificationFilter(ListFilterSet):
-    """The rectification ledger: status (not closed unless asked), township, period, overdue.
+    """The rectification ledger: status (not closed unless asked), township, period, overdue,
+    and a village by name or code.
 
     A period label that is not one of the campaign's gives an empty list, as a foreign
     township does.
@@ -145,6 +146,7 @@ class RectificationFilter(ListFilterSet):
         field_name="assessment__period__label", label=_("Period"), empty_label=_("All periods")
     )
     overdue = tick_filter(_("Overdue only"), "only_overdue")
+    q = search_filter("search")
 
     refuse_invalid = ("township", "period")
     defaults = {"status": "active"}
@@ -169,6 +171,10 @@ class RectificationFilter(ListFilterSet):
 
     def only_overdue(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         return queryset.filter(overdue_q()) if value else queryset
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """A village (unit) by a part of its name or the start of its code."""
+        return queryset.filter(name_or_code("assessment__unit__", value))
 
 
 # --- adjustment run -------------------------------------------------------------------------

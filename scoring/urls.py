@@ -6,6 +6,7 @@ from scoring.views import (
     adjustment,
     dashboard,
     entry,
+    navigation,
     rectification,
     reports,
     sheets,
@@ -33,6 +34,14 @@ register_converter(PeriodLabelConverter, "period")
 urlpatterns = [
     path("campaigns/<slug:slug>/periods/", work.period_list, name="period_list"),
     path("campaigns/<slug:slug>/<period:label>/", work.work_list, name="work_list"),
+    # A campaign's page of its default period (the menu's links; scoring.views.navigation).
+    path("campaigns/<slug:slug>/work/", navigation.work_current, name="work_current"),
+    path("campaigns/<slug:slug>/ranking/", navigation.ranking_latest, name="ranking_latest"),
+    path(
+        "campaigns/<slug:slug>/adjustments/",
+        navigation.adjustments_latest,
+        name="adjustments_latest",
+    ),
     path("campaigns/<slug:slug>/<period:label>/submit/", work.bulk_submit, name="bulk_submit"),
     path("campaigns/<slug:slug>/<period:label>/gaps/", work.gaps, name="gaps"),
     path(
@@ -45,6 +54,8 @@ urlpatterns = [
     path("assessments/<int:pk>/rows/<int:indicator_id>/", entry.score_row, name="score_row"),
     path("assessments/<int:pk>/submit/", entry.submit, name="submit"),
     path("assessments/<int:pk>/return/", entry.return_assessment, name="return"),
+    path("assessments/<int:pk>/reopen/", entry.reopen, name="reopen"),
+    path("assessments/<int:pk>/on-behalf/", entry.submit_on_behalf, name="submit_on_behalf"),
     path("assessments/<int:pk>/history/", entry.history, name="history"),
     path(
         "assessments/<int:pk>/rows/<int:indicator_id>/evidence/",

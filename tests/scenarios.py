@@ -561,6 +561,7 @@ class Place:
     official: User  # the township official of this place
     county_staff: User  # county staff of this place's county
     template: bytes = b""  # the official's township template with 1.1 changed for the unit
+    silent: Assessment | None = None  # 2026Q3, self stage, nothing scored (another unit)
 
 
 @dataclass
@@ -670,7 +671,12 @@ def _security_place(
         score=Decimal("90"),
         action=ProposalAction.AWARD,
     )
+    silent_unit = factories.UnitFactory(
+        township=township, code=f"{township.code[:9]}099", name=f"{township.name}未自评村"
+    )
+    silent = factories.AssessmentFactory(period=current, unit=silent_unit, stage=Stage.SELF)
     return Place(
+        silent=silent,
         key=key,
         county=county,
         township=township,

@@ -31,9 +31,12 @@ class Action(models.TextChoices):
     SCORE = "score", "enter scores at a stage"
     SUBMIT = "submit", "pass an assessment on from a stage (county: finalise)"
     RETURN = "return", "send an assessment back to the stage before"
+    REOPEN = "reopen", "reopen a final assessment at the county stage, with a reason"
+    ACT_FOR_VILLAGE = "act_for_village", "submit a silent village's self-assessment (代村提交)"
     OPEN_PERIOD = "open_period", "open a period of a campaign"
     VIEW_PROGRESS = "view_progress", "see progress by township"
-    VIEW_DECISIONS = "view_decisions", "see adjustments and the dashboard"
+    VIEW_DECISIONS = "view_decisions", "see adjustments (调旗)"
+    VIEW_DASHBOARD = "view_dashboard", "read the dashboard"
     ADJUST = "adjust", "run, override and confirm adjustments (调旗)"
     RECOMMEND_TARGET = "recommend_target", "recommend units' target levels (荐旗)"
     DECIDE_TARGET = "decide_target", "decide units' target levels"
@@ -44,6 +47,7 @@ class Action(models.TextChoices):
     RECTIFY_VERIFY = "rectify_verify", "verify a rectification item"
     RECTIFY_CLOSE = "rectify_close", "close out (销号) a rectification item"
     RECTIFY_SEND_BACK = "rectify_send_back", "send a rectification item back"
+    SET_UP = "set_up", "set up regions, units, users and campaigns (admin)"
 
 
 COUNTY = Role.COUNTY_STAFF
@@ -64,15 +68,23 @@ RULES: dict[tuple[str, str | None], frozenset[str]] = {
     (Action.SUBMIT, "county"): frozenset({COUNTY}),
     (Action.RETURN, "township"): frozenset({TOWNSHIP}),
     (Action.RETURN, "county"): frozenset({COUNTY}),
+    # A finalised assessment goes back to the county stage only by county staff, with a reason.
+    (Action.REOPEN, "final"): frozenset({COUNTY}),
+    # A village that never self-assesses: its township passes it on, with a reason (代村提交).
+    (Action.ACT_FOR_VILLAGE, "self"): frozenset({TOWNSHIP}),
     # Campaign-wide work.
     (Action.OPEN_PERIOD, None): frozenset({COUNTY}),
     (Action.VIEW_PROGRESS, None): frozenset({COUNTY, LEADER, DEPARTMENT}),
     (Action.VIEW_DECISIONS, None): frozenset({COUNTY, LEADER}),
+    # The dashboard is read-only: lead departments read it, but not the adjustments.
+    (Action.VIEW_DASHBOARD, None): frozenset({COUNTY, LEADER, DEPARTMENT}),
     (Action.ADJUST, None): frozenset({COUNTY}),
     (Action.RECOMMEND_TARGET, None): frozenset({TOWNSHIP}),
     (Action.DECIDE_TARGET, None): frozenset({COUNTY}),
     (Action.VIEW_REPORTS, None): frozenset({COUNTY, LEADER}),
     (Action.RUN_REPORT, None): frozenset({COUNTY}),
+    # Set-up (the admin): superusers only, who may whatever has an entry.
+    (Action.SET_UP, None): frozenset(),
     # Rectification items, by their status (the step's target status is scoring's
     # RECTIFICATION_TRANSITIONS, keyed the same way).
     (Action.RECTIFY_ASSIGN, "open"): frozenset({TOWNSHIP, COUNTY}),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -21,15 +21,20 @@ from scoring.excel.template import (
     FIRST_DATA_ROW,
     FIXED_COLUMNS,
     META_SHEET,
+    ORIGINALS_HEADER,
     ROW_CODE,
     SCORE_SHEET,
     SIGNING_SALT,
     TEMPLATE_FORMAT,
+    TEMPLATE_FORMATS,
     VETO_NO,
     VETO_YES,
     Column,
+    note_digest,
+    originals_digest,
+    split_tokens,
 )
-from scoring.inputs import parse_points, points_problem
+from scoring.inputs import number_text, parse_points, points_problem
 from scoring.models import (
     Period,
     ScoreStage,
@@ -41,12 +46,30 @@ from villages.policy import Action, may
 
 @dataclass
 class TemplateMeta:
+    """The signed facts of an uploaded template.
+
+    `originals` (format 2; None for format 1): unit code → (value tokens, note digests) as
+    generated, one string each, tokens in the order of `positions` (indicator id → index).
+    """
+
     campaign: Campaign
     period: Period
     stage: str
     region: Region | None
     generated_at: dt.datetime
     columns: list[Column]
+    originals: dict[str, tuple[str, str]] | None = None
+    positions: dict[int, int] = field(default_factory=dict)
+
+    def original(self, unit_code: str) -> tuple[list[str], list[str]]:
+        """The value tokens and note digests a unit's row was generated with, by position.
+
+        A unit the sheet was not generated with (a row typed in) had empty cells.
+        """
+        count = len(self.positions)
+        values, notes = (self.originals or {}).get(unit_code, ("", ""))
+        # Both strings were checked to fit `count` when the meta was read.
+        return split_tokens(values, count) or [], split_tokens(notes, count) or []
 
 
 def read_meta(upload: UploadCheck, workbook: Workbook) -> TemplateMeta:
@@ -60,18 +83,18 @@ def read_meta(upload: UploadCheck, workbook: Workbook) -> TemplateMeta:
         if SCORE_SHEET not in names and all(sheet_is_empty(workbook[n]) for n in names):
             raise upload.refuse("empty", _("The workbook is empty."))
         raise upload.refuse("not_template", not_template)
-    facts: dict[str, Any] = {}
-    for row in workbook[META_SHEET].iter_rows(min_row=1, max_row=20, max_col=2, values_only=True):
-        if row and isinstance(row[0], str):
-            facts[row[0]] = row[1] if len(row) > 1 else None
-    if facts.get("format") != TEMPLATE_FORMAT:
+    facts, table = _meta_rows(workbook[META_SHEET])
+    if facts.get("format") not in TEMPLATE_FORMATS:
         raise upload.refuse("not_template", not_template, sheet=META_SHEET)
+    originals = None
     try:
         payload = signing.loads(str(facts.get("signature") or ""), salt=SIGNING_SALT)
         generated_at = dt.datetime.fromisoformat(payload["generated_at"])
         columns_raw = [(int(i), str(code), int(col)) for i, code, col in payload["columns"]]
-        if generated_at.tzinfo is None or payload["format"] != TEMPLATE_FORMAT:
+        if generated_at.tzinfo is None or payload["format"] != facts["format"]:
             raise ValueError(payload["format"])
+        if payload["format"] == TEMPLATE_FORMAT:
+            originals = _originals(table, payload["originals"], len(columns_raw))
     except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
         raise upload.refuse(
             "meta_changed",
@@ -136,7 +159,54 @@ def read_meta(upload: UploadCheck, workbook: Workbook) -> TemplateMeta:
         columns.append(Column(indicator, value_col))
     if upload.errors:
         raise SheetRefused()
-    return TemplateMeta(campaign, period, stage, region, generated_at, columns)
+    positions = {indicator_id: i for i, (indicator_id, _code, _col) in enumerate(columns_raw)}
+    return TemplateMeta(
+        campaign, period, stage, region, generated_at, columns, originals, positions
+    )
+
+
+def _meta_rows(
+    meta: Worksheet | ReadOnlyWorksheet,
+) -> tuple[dict[str, Any], list[tuple[str, str, str]] | None]:
+    """The facts (key, value rows among the first 20) and the originals table, as text.
+
+    The table is None if there is none or it does not end within the rows a template can have
+    (the sheet's declared size can lie; rows are counted as they are read).
+    """
+    facts: dict[str, Any] = {}
+    table: list[tuple[str, str, str]] | None = None
+    limit = settings.SHEET_MAX_ROWS + settings.SHEET_MAX_COLUMNS + 50
+    for number, cells in enumerate(meta.iter_rows(min_row=1, max_col=3, values_only=True), 1):
+        if number > limit:
+            return facts, None
+        row = tuple(cells) + (None,) * (3 - len(cells))
+        if number <= 20 and isinstance(row[0], str):
+            facts[row[0]] = row[1]
+        if table is None:
+            if tuple(cell_text(v) for v in row) == ORIGINALS_HEADER:
+                table = []
+        elif row[0] is None or cell_text(row[0]) == "":
+            break
+        else:
+            table.append((cell_text(row[0]), cell_text(row[1]), cell_text(row[2])))
+    return facts, table
+
+
+def _originals(
+    table: list[tuple[str, str, str]] | None, signed: str, count: int
+) -> dict[str, tuple[str, str]]:
+    """Check the originals table against its signed digest; key it by unit code.
+
+    Raises ValueError if it is missing, altered, or does not fit the signed columns.
+    """
+    if table is None or originals_digest(table) != signed:
+        raise ValueError("originals")
+    originals: dict[str, tuple[str, str]] = {}
+    for code, values, notes in table:
+        if split_tokens(values, count) is None or split_tokens(notes, count) is None:
+            raise ValueError(code)
+        originals[code] = (values, notes)
+    return originals
 
 
 def sheet_is_empty(sheet: Worksheet | ReadOnlyWorksheet) -> bool:
@@ -289,3 +359,42 @@ def cell_note(raw: Any) -> str | None:
     if isinstance(raw, dt.datetime | dt.date | dt.time):
         return raw.isoformat()
     return cell_text(raw) or None
+
+
+# --- is a cell what the template was generated with? (format 2) ------------------------------
+
+
+def value_token(raw: Any) -> str | None:
+    """A points or veto cell as the template's originals spell it ('' when empty); None for
+    what a template never writes (formulas, dates, true/false), which is always an edit.
+
+    7.0, "7", " 7,00 " all read as "7": retyping the same value is not an edit.
+    """
+    if raw is None:
+        return ""
+    if isinstance(raw, bool) or is_formula(raw):
+        return None
+    if isinstance(raw, str):
+        text = raw.strip()
+        try:
+            value = parse_points(text)
+        except ValueError:
+            return text  # 是, 否, or words: compared as typed
+        return "" if value is None else number_text(value)
+    if isinstance(raw, float):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            return None
+        return number_text(Decimal(repr(raw)))
+    if isinstance(raw, int | Decimal):
+        return number_text(Decimal(raw)) if Decimal(raw).is_finite() else None
+    return None
+
+
+def note_token(raw: Any) -> str | None:
+    """The digest of a note cell as the template's originals spell it ('' when empty); None for
+    a formula (always an edit)."""
+    try:
+        text = cell_note(raw)
+    except CellError:
+        return None
+    return note_digest(text or "")

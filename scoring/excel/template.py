@@ -1,4 +1,4 @@
-"""The score-sheet template officials fill in offline (format 1): layout, styles, signed meta.
+"""The score-sheet template officials fill in offline (format 2): layout, styles, signed meta.
 
 The template (sheet 评分表) has one row per unit and two columns per indicator (points, note).
 A hidden sheet `meta` names the campaign, period, stage and region, when and for whom it was
@@ -6,11 +6,20 @@ generated, and the column of every indicator. Those facts are also signed with t
 secret key: the upload trusts only the signed copy, because the generation time decides which
 scores count as "changed by someone else meanwhile", and an edited time would let an old sheet
 silently overwrite newer scores.
+
+Format 2 also records what every unit row was generated with (the "originals" table of `meta`:
+per unit, the points or veto answer of each indicator as shown, and a 32-bit digest of each
+note), and signs the SHA-256 of that table. The upload counts a cell as an edit only when it
+differs from that record: an untouched cell never writes and never trips the stage check, and
+an emptied note cell clears the note. Format 1 sheets (no originals) still upload: there an
+empty cell means "unchanged" and every filled cell is compared with the stored score.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import io
 from collections.abc import Iterable, Iterator
 from copy import copy
@@ -45,7 +54,10 @@ from villages.errors import ErrorCode
 from villages.models import Region, UnitKind, User
 from villages.policy import Action, may
 
-TEMPLATE_FORMAT = "hongqi-score-template/1"
+TEMPLATE_FORMAT = "hongqi-score-template/2"
+TEMPLATE_FORMAT_1 = "hongqi-score-template/1"  # no originals; still accepted on upload
+TEMPLATE_FORMATS = (TEMPLATE_FORMAT_1, TEMPLATE_FORMAT)
+ORIGINALS_HEADER = ("unit_code", "values", "notes")
 SCORE_SHEET = "评分表"
 META_SHEET = "meta"
 SIGNING_SALT = "scoring.xlsx.template"  # part of the file format: sheets already out stay valid
@@ -53,7 +65,7 @@ SIGNING_SALT = "scoring.xlsx.template"  # part of the file format: sheets alread
 VETO_YES = "是"
 VETO_NO = "否"
 
-# Layout of format 1: rows of the title block and the headers, then one row per unit.
+# Layout (formats 1 and 2): rows of the title block and the headers, then one row per unit.
 ROW_TITLE, ROW_HELP, ROW_CONTEXT = 1, 2, 3
 ROW_DIMENSION, ROW_CODE, ROW_INDICATOR, ROW_MAX, ROW_FIELD = 4, 5, 6, 7, 8
 FIRST_DATA_ROW = 9
@@ -78,6 +90,53 @@ def display_value(value: Decimal | bool | None) -> str | None:
     if isinstance(value, bool):
         return VETO_YES if value else VETO_NO
     return number_text(value)
+
+
+# --- what a row was generated with (format 2) -----------------------------------------------
+# A row's originals are two strings with one comma-separated token per indicator column, in the
+# order of the signed `columns`: the value shown (points as `number_text`, 是/否, '' for empty)
+# and the note's digest ('' for no note). Trailing empty tokens are dropped.
+
+
+def original_value(kind: str, value: Decimal | None, vetoed: bool | None) -> str:
+    """The token of a points or veto cell as the template fills it in."""
+    if kind == IndicatorKind.VETO:
+        return display_value(vetoed) or ""
+    return number_text(value) if value is not None else ""
+
+
+def note_digest(note: str) -> str:
+    """A short digest of a note as a cell shows it: '' for no note, else 6 characters.
+
+    Line ends are normalised (XML reads \\r\\n back as \\n) and spaces at the ends dropped, as
+    the upload reads cells. 32 bits: an edited note is taken for the original once in four
+    billion edits; the signature over the whole table keeps the digests themselves honest.
+    """
+    text = note.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        return ""
+    digest = hashlib.blake2b(text.encode(), digest_size=4).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def join_tokens(tokens: Iterable[str]) -> str:
+    return ",".join(tokens).rstrip(",")
+
+
+def split_tokens(text: str, count: int) -> list[str] | None:
+    """The `count` tokens of one originals string; None if it holds more."""
+    tokens = text.split(",") if text else []
+    if len(tokens) > count:
+        return None
+    return tokens + [""] * (count - len(tokens))
+
+
+def originals_digest(rows: Iterable[tuple[str, str, str]]) -> str:
+    """SHA-256 of the originals table (unit code, values, notes), in row order; signed."""
+    digest = hashlib.sha256()
+    for code, values, notes in rows:
+        digest.update(f"{code}\x1f{values}\x1f{notes}\x1e".encode())
+    return digest.hexdigest()
 
 
 # --- the template ---------------------------------------------------------------------------
@@ -187,12 +246,13 @@ def template_build(
     _write_layout(sheet, columns)
     _write_headers(sheet, columns, period, stage, region, user, generated_at)
     editable_rows: dict[int, list[int]] = {c.indicator.id: [] for c in columns}
-    _write_unit_rows(
+    originals = _write_unit_rows(
         sheet, columns, assessments, applicable, group_scores(scores), period, stage, editable_rows
     )
     _add_validations(sheet, columns, editable_rows)
     sheet.print_title_rows = f"{ROW_DIMENSION}:{ROW_FIELD}"
-    _write_meta(meta, payload)
+    payload["originals"] = originals_digest(originals)
+    _write_meta(meta, payload, originals)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -238,7 +298,7 @@ def _write_layout(sheet: WriteOnlyWorksheet, columns: list[Column]) -> None:
     for column in columns:
         sheet.column_dimensions[get_column_letter(column.value_col)].width = 9
         sheet.column_dimensions[get_column_letter(column.note_col)].width = 18
-    sheet.row_dimensions[ROW_HELP].height = 125
+    sheet.row_dimensions[ROW_HELP].height = 140
     sheet.row_dimensions[ROW_INDICATOR].height = 75
     sheet.freeze_panes = f"{get_column_letter(FIRST_INDICATOR_COLUMN)}{FIRST_DATA_ROW}"
     # Protection guards against slips (typing into a grey cell, deleting a column); it has no
@@ -283,7 +343,11 @@ def _write_headers(
         % {"yes": VETO_YES, "no": VETO_NO},
         _("2. Wherever points are below the maximum, say why in the note column next to them."),
         _("3. Grey cells: the indicator does not apply to this unit. Leave them empty."),
-        _("4. An empty cell leaves the stored score (or note) unchanged."),
+        _(
+            "4. Only the cells you change are saved; the others leave the stored score as it "
+            "is, even if it changed after this sheet was generated. Emptying a note cell clears "
+            "the note; points cannot be cleared here."
+        ),
         _("5. Formulas are not accepted: type the values themselves."),
         _(
             "6. Do not insert, delete or move rows or columns, do not change the headers, and "
@@ -399,9 +463,13 @@ def _write_unit_rows(
     period: Period,
     stage: str,
     editable_rows: dict[int, list[int]],
-) -> None:
-    """Append one row per assessment; record which rows of each indicator take input."""
+) -> list[tuple[str, str, str]]:
+    """Append one row per assessment; record which rows of each indicator take input.
+
+    Return each row's originals: (unit code, value tokens, note digests).
+    """
     make = _RowCells(sheet)
+    originals: list[tuple[str, str, str]] = []
     groups = iter(score_groups)
     pending = next(groups, None)
     period_open = period.is_open
@@ -420,17 +488,25 @@ def _write_unit_rows(
         cells = [make(unit.code, "code" + muted), name, make(unit.township.name, "text" + muted)]
         allowed = applicable[unit.kind]
         value_role, note_role = ("input", "input_note") if editable else ("locked", "locked_note")
+        values: list[str] = []
+        notes: list[str] = []
         for column in columns:
             ind = column.indicator
             if ind.id not in allowed:
                 cells += [make(None, "grey"), make(None, "grey")]
+                values.append("")
+                notes.append("")
                 continue
             value, vetoed, note = stored.get(ind.id, (None, None, ""))
             shown = display_value(vetoed) if ind.kind == IndicatorKind.VETO else value
             cells += [make(shown, value_role), make(note or None, note_role)]
+            values.append(original_value(ind.kind, value, vetoed))
+            notes.append(note_digest(note or ""))
             if editable:
                 editable_rows[ind.id].append(row_number)
         sheet.append(cells)
+        originals.append((unit.code, join_tokens(values), join_tokens(notes)))
+    return originals
 
 
 def row_locked_reason(assessment: Assessment, period: Period, stage: str) -> str:
@@ -495,7 +571,11 @@ def _add_validations(
         sheet.data_validations.append(validation)
 
 
-def _write_meta(meta: WriteOnlyWorksheet, payload: dict[str, Any]) -> None:
+def _write_meta(
+    meta: WriteOnlyWorksheet, payload: dict[str, Any], originals: list[tuple[str, str, str]]
+) -> None:
+    """The facts, their signature, the column table and the originals table (its SHA-256 is
+    in the signed payload, so the table itself needs no signature of its own)."""
     for key in ("format", "campaign", "period", "stage", "region", "generated_at", "generated_by"):
         meta.append([key, payload[key]])
     meta.append(["signature", signing.dumps(payload, salt=SIGNING_SALT, compress=True)])
@@ -505,3 +585,8 @@ def _write_meta(meta: WriteOnlyWorksheet, payload: dict[str, Any]) -> None:
         meta.append(
             [indicator_id, code, get_column_letter(value_col), get_column_letter(value_col + 1)]
         )
+    meta.append([])
+    meta.append(list(ORIGINALS_HEADER))
+    for code, values, notes in originals:
+        # Empty strings are written as empty cells; the reader takes a missing cell as ''.
+        meta.append([code, values or None, notes or None])

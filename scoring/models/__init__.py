@@ -45,7 +45,9 @@ from scoring.models.periods import (
     period_label_validator,
 )
 from scoring.models.rectification import (
+    ACTION_BUTTONS,
     RECTIFICATION_TRANSITIONS,
+    SEND_BACK_DAYS,
     RectificationAction,
     RectificationEvent,
     RectificationItem,
@@ -55,7 +57,9 @@ from scoring.models.rectification import (
 )
 
 __all__ = [
+    "ACTION_BUTTONS",
     "RECTIFICATION_TRANSITIONS",
+    "SEND_BACK_DAYS",
     "AdjustmentProposal",
     "AdjustmentProposalQuerySet",
     "AdjustmentRun",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -44,6 +46,12 @@ class Assessment(models.Model):
         related_name="+",
     )
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    due_on = models.DateField(
+        _("due (after a return)"),
+        null=True,
+        blank=True,
+        help_text=_("Set when it is returned; replaces the period's due date for its stage."),
+    )
     finalised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("finalised by"),
@@ -90,11 +98,33 @@ class Assessment(models.Model):
     def is_locked(self) -> bool:
         return self.stage == Stage.FINAL
 
+    @property
+    def due(self) -> dt.date | None:
+        """When its current stage is due: the date set on return, else the period's."""
+        if self.stage == Stage.FINAL:
+            return None
+        return self.due_on or self.period.due_on(self.stage)
+
+    def is_overdue(self, today: dt.date | None = None) -> bool:
+        """Past its due date (Asia/Shanghai); final assessments are never overdue."""
+        due = self.due
+        return due is not None and (today or timezone.localdate()) > due
+
 
 class AssessmentEventKind(models.TextChoices):
     SUBMIT = "submit", _("Submitted")
     RETURN = "return", _("Returned")
     FINALISE = "finalise", _("Finalised")
+    REOPEN = "reopen", _("Reopened")
+    ON_BEHALF = "on_behalf", _("Submitted on the village's behalf")
+
+
+# Events that must say why.
+EVENT_KINDS_WITH_REASON = (
+    AssessmentEventKind.RETURN,
+    AssessmentEventKind.REOPEN,
+    AssessmentEventKind.ON_BEHALF,
+)
 
 
 class AssessmentEvent(models.Model):
@@ -126,7 +156,7 @@ class AssessmentEvent(models.Model):
                 name="assessment_event_kind_valid",
             ),
             models.CheckConstraint(
-                condition=~models.Q(kind=AssessmentEventKind.RETURN) | ~models.Q(reason=""),
+                condition=~models.Q(kind__in=EVENT_KINDS_WITH_REASON) | ~models.Q(reason=""),
                 name="assessment_event_return_has_reason",
             ),
         ]

@@ -147,6 +147,27 @@ class RectificationItem(models.Model):
         """The status this item would move to by `action` now (None: not a step from here)."""
         return RECTIFICATION_TRANSITIONS.get((action, self.status))
 
+    @property
+    def waiting_for(self) -> str:
+        """Who is next and for what, in words (等待乡镇核验): the ledger and the item page."""
+        if self.status == RectificationStatus.OPEN:
+            assigned = self.responsible_person and self.measure and self.deadline
+            return str(WAITING_FOR["open" if assigned else "unassigned"])
+        return str(WAITING_FOR[self.status])
+
+
+#: Who an item waits for, by status (an open item not yet assigned waits for the township).
+WAITING_FOR = {
+    "unassigned": _("Waiting for the township to assign it"),
+    RectificationStatus.OPEN: _("Waiting for the village to report it done"),
+    RectificationStatus.REPORTED: _("Waiting for the township to verify it"),
+    RectificationStatus.VERIFIED: _("Waiting for the county to close it out"),
+    RectificationStatus.CLOSED: _("Closed out"),
+}
+
+#: The days a sent-back item is given by default to be put right again.
+SEND_BACK_DAYS = 7
+
 
 class RectificationAction(models.TextChoices):
     ASSIGN = "assign", _("Assigned")
@@ -154,6 +175,16 @@ class RectificationAction(models.TextChoices):
     VERIFY = "verify", _("Verified")
     CLOSE = "close", _("Closed (销号)")
     SEND_BACK = "send_back", _("Sent back")
+
+
+#: Each step's button: an action, not the status it leads to (stored values are unchanged).
+ACTION_BUTTONS = {
+    RectificationAction.ASSIGN: _("Assign"),
+    RectificationAction.REPORT: _("Report done"),
+    RectificationAction.VERIFY: _("Verify as done"),
+    RectificationAction.CLOSE: _("Close out (销号)"),
+    RectificationAction.SEND_BACK: _("Send back for rework"),
+}
 
 
 # Every step of an item: (action, from status) -> to status. Who may take each step is the access

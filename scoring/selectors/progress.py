@@ -99,8 +99,7 @@ def work_due(user: User, limit: int = 10) -> dict:
     items = list(waiting[:limit])
     today = timezone.localdate()
     for a in items:
-        a.due = a.period.due_on(a.stage)
-        a.overdue = a.period.is_overdue(a.stage, today)
+        a.overdue = a.is_overdue(today)  # `a.due`: a returned one's own date, else the period's
     returned = list(waiting.exclude(returned_reason="")[:limit])
     return {"stage": stage, "count": waiting.count(), "items": items, "returned": returned}
 

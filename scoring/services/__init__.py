@@ -40,8 +40,10 @@ from scoring.services.sheets import (
     scores_import,
 )
 from scoring.services.transitions import (
+    assessment_reopen,
     assessment_return,
     assessment_submit,
+    assessment_submit_on_behalf,
     assessments_submit,
     scored_counts,
 )
@@ -56,8 +58,10 @@ __all__ = [
     "adjustment_confirm",
     "adjustment_override",
     "adjustment_propose",
+    "assessment_reopen",
     "assessment_return",
     "assessment_submit",
+    "assessment_submit_on_behalf",
     "assessments_submit",
     "check_attachment",
     "evidence_attach",

@@ -54,7 +54,11 @@ def rectification_step(
     attachment: UploadedFile | None = None,
 ) -> RectificationItem:
     """Move a rectification item one step (assign, report, verify, close, send back), recorded
-    as a RectificationEvent in the same transaction."""
+    as a RectificationEvent in the same transaction.
+
+    Reporting done needs a note and an attachment (the evidence: a photo or document). Sending
+    back needs a reason and a new deadline, not in the past; the event's note records both.
+    """
     note = (note or "").strip()
     if attachment:
         check_attachment(attachment, field="attachment")
@@ -104,6 +108,12 @@ def rectification_step(
                 )
             if not note:
                 raise ScoringError(_("Say what was done."), code=ErrorCode.REQUIRED, field="note")
+            if not attachment:
+                raise ScoringError(
+                    _("Attach a photo or document that shows the work done."),
+                    code=ErrorCode.REQUIRED,
+                    field="attachment",
+                )
             item.report_note, item.reported_by, item.reported_at = note, user, now
         elif action == RectificationAction.VERIFY:
             item.verified_by, item.verified_at = user, now
@@ -114,7 +124,22 @@ def rectification_step(
                 raise ScoringError(
                     _("Give a reason for sending it back."), code=ErrorCode.REQUIRED, field="note"
                 )
-            item.sent_back_reason = note
+            if deadline is None:
+                raise ScoringError(
+                    _("Set a new deadline."), code=ErrorCode.REQUIRED, field="deadline"
+                )
+            if deadline < timezone.localdate():
+                raise ScoringError(
+                    _("The new deadline cannot be in the past."),
+                    code=ErrorCode.INVALID,
+                    field="deadline",
+                )
+            item.sent_back_reason, item.deadline = note, deadline
+            # The event keeps the reason and, in the same words the page shows, the new deadline.
+            note = _("%(reason)s (new deadline %(date)s)") % {
+                "reason": note,
+                "date": deadline.isoformat(),
+            }
         item.status = target
         item.save()
         RectificationEvent.objects.create(

@@ -1,7 +1,7 @@
 """The all-or-nothing score-sheet upload: check every row and cell, then one `scores_save`.
 
 Reads every row, collects every problem with its cell, and writes through `scores_save` in one
-call (atomic, audited) or not at all.
+call (atomic, audited) or not at all. Only edited cells count (see `scores_import`).
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ from scoring.excel.reading import (
     cell_veto,
     formula_error,
     is_formula,
+    note_token,
     read_meta,
     read_score_sheet,
+    value_token,
 )
 from scoring.excel.template import SCORE_SHEET, Column, display_value, field_labels, fixed_headers
 from scoring.inputs import ScoreInput
@@ -101,7 +103,13 @@ def scores_import(
     `file` is a path or a file-like object (a Django UploadedFile). Raises ImportErrors listing
     every problem (sheet, row, column, reason) and writes nothing, or writes every change in one
     `scores_save` call (one transaction, one audit row per change) with the template's
-    generation time as `changed_since`. Empty cells leave the stored score unchanged.
+    generation time as `changed_since`.
+
+    What counts as a change: in a format 2 template, a cell that differs from what the sheet
+    was generated with (its signed originals); untouched cells are not read, so they neither
+    revert a later edit nor trip the stage check. An emptied note cell clears the note; an
+    emptied points or veto cell is refused ("cleared"). In a format 1 template (no originals),
+    empty cells leave the stored score unchanged and filled ones are compared with it.
     """
     upload = UploadCheck(user)
     try:
@@ -179,6 +187,7 @@ class _Context:
     indicators: dict[int, Indicator] = field(default_factory=dict)
     row_of: dict[int, int] = field(default_factory=dict)  # assessment id → sheet row
     column_of: dict[int, Column] = field(default_factory=dict)  # indicator id → columns
+    exact: bool = False  # a format 2 sheet: only cells that differ from the originals count
 
 
 def _unit_code(raw: Any) -> str:
@@ -206,6 +215,7 @@ def _check_rows(
         assessments={a.id: a for a in by_code.values()},
         indicators={c.indicator.id: c.indicator for c in template.columns},
         column_of={c.indicator.id: c for c in template.columns},
+        exact=template.originals is not None,
     )
     applicable = {
         kind: set(
@@ -294,7 +304,7 @@ def _check_rows(
             inputs += row_inputs
     if changes_anywhere and not period.is_open:
         upload.fail("period_closed", _("The period %(p)s is closed.") % {"p": period.label})
-    _report_stale(upload, stale, headers)
+    _report_stale(upload, stale, headers, exact=context.exact)
     return inputs, context
 
 
@@ -308,7 +318,7 @@ def _check_cells(
     headers: dict[int, str],
     where: CellWhere,
 ) -> tuple[bool, list[ScoreInput], list[RowError], list[tuple[int, Column, _Stored]]]:
-    """Check one unit row's cells. Return (changed?, inputs, deferred errors, stale cells).
+    """Check one unit row's edited cells. Return (changed?, inputs, deferred errors, stale).
 
     Errors of what was typed (formula, text, range, grey cell) are reported at once; those
     that only matter if the row may be written (note, department, stale) are deferred.
@@ -330,10 +340,24 @@ def _check_cells(
             code=code,
         )
 
+    exact = template.originals is not None
+    if exact:
+        original_values, original_notes = template.original(assessment.unit.code)
     for column in template.columns:
         ind = column.indicator
         raw_value = values[column.value_col - 1]
         raw_note = values[column.note_col - 1]
+        if exact:
+            # Format 2: a cell is an edit only if it differs from what the sheet was generated
+            # with; an untouched cell is not even read.
+            position = template.positions[ind.id]
+            value_edited = value_token(raw_value) != original_values[position]
+            note_edited = note_token(raw_note) != original_notes[position]
+        else:
+            # Format 1: every filled cell is read; an empty one leaves the score unchanged.
+            value_edited = note_edited = True
+        if not (value_edited or note_edited):
+            continue
         if ind.id not in allowed:
             for raw, col in ((raw_value, column.value_col), (raw_note, column.note_col)):
                 if raw is not None and cell_text(raw) != "":
@@ -345,21 +369,37 @@ def _check_cells(
                         )
                     )
             continue
+        # None: leave the stored value (or note) as it is.
         value = vetoed = note = None
         bad = False
-        try:
-            if ind.kind == IndicatorKind.VETO:
-                vetoed = cell_veto(raw_value)
+        if value_edited:
+            try:
+                if ind.kind == IndicatorKind.VETO:
+                    vetoed = cell_veto(raw_value)
+                else:
+                    value = cell_points(raw_value, ind)
+            except CellError as exc:
+                upload.errors.append(error(exc.code, exc.reason, column.value_col))
+                bad = True
             else:
-                value = cell_points(raw_value, ind)
-        except CellError as exc:
-            upload.errors.append(error(exc.code, exc.reason, column.value_col))
-            bad = True
-        try:
-            note = cell_note(raw_note)
-        except CellError as exc:
-            upload.errors.append(error(exc.code, exc.reason, column.note_col))
-            bad = True
+                if exact and value is None and vetoed is None:
+                    upload.errors.append(
+                        error(
+                            "cleared",
+                            _cleared_reason(original_values[position]),
+                            column.value_col,
+                        )
+                    )
+                    bad = True
+        if note_edited:
+            try:
+                note = cell_note(raw_note)
+            except CellError as exc:
+                upload.errors.append(error(exc.code, exc.reason, column.note_col))
+                bad = True
+            else:
+                if exact and note is None:
+                    note = ""  # the note cell was emptied: clear the note
         if bad:
             continue
         current = stored.get((assessment.id, ind.id))
@@ -412,6 +452,13 @@ def _check_cells(
     return changed, inputs, deferred, stale
 
 
+def _cleared_reason(original: str) -> str:
+    return _(
+        "Points cannot be cleared from a score sheet. This cell had %(value)s when the sheet was "
+        "generated: type the new points, or put %(value)s back to leave the score as it is."
+    ) % {"value": original}
+
+
 def _column_headers(columns: list[Column]) -> dict[int, str]:
     headers = dict(enumerate(fixed_headers(), start=1))
     for column in columns:
@@ -421,16 +468,31 @@ def _column_headers(columns: list[Column]) -> dict[int, str]:
     return headers
 
 
-def _stale_reason(who: str, when: dt.datetime, current: str) -> str:
-    return _(
-        "%(who)s changed this score at %(when)s, after this template was generated; it is now "
-        "%(value)s. Download a new template, or empty both cells of this indicator (points and "
-        "note) to keep the current score."
-    ) % {
+def _stale_reason(who: str, when: dt.datetime, current: str, *, exact: bool) -> str:
+    """Why a cell edited in the sheet cannot be written; `exact`: a format 2 sheet, where
+    putting the cells back as they were is what leaves a score alone."""
+    params = {
         "who": who,
         "when": timezone.localtime(when).strftime("%Y-%m-%d %H:%M"),
         "value": current,
     }
+    if exact:
+        return (
+            _(
+                "%(who)s changed this score at %(when)s, after this template was generated; it "
+                "is now %(value)s. Download a new template, or undo your changes to this "
+                "indicator's cells (points and note) to keep the current score."
+            )
+            % params
+        )
+    return (
+        _(
+            "%(who)s changed this score at %(when)s, after this template was generated; it is "
+            "now %(value)s. Download a new template, or empty both cells of this indicator "
+            "(points and note) to keep the current score."
+        )
+        % params
+    )
 
 
 def _user_names(ids: Iterable[int | None]) -> dict[int, str]:
@@ -441,7 +503,11 @@ def _user_names(ids: Iterable[int | None]) -> dict[int, str]:
 
 
 def _report_stale(
-    upload: UploadCheck, stale: list[tuple[int, Column, _Stored]], headers: dict[int, str]
+    upload: UploadCheck,
+    stale: list[tuple[int, Column, _Stored]],
+    headers: dict[int, str],
+    *,
+    exact: bool,
 ) -> None:
     if not stale:
         return
@@ -451,7 +517,9 @@ def _report_stale(
         shown = display_value(vetoed if column.indicator.kind == IndicatorKind.VETO else value)
         upload.fail(
             "stale",
-            _stale_reason(names.get(updated_by_id, _("someone")), updated_at, shown or "—"),
+            _stale_reason(
+                names.get(updated_by_id, _("someone")), updated_at, shown or "—", exact=exact
+            ),
             sheet=SCORE_SHEET,
             row=number,
             column=column.value_col,
@@ -488,7 +556,10 @@ def _map_service_error(upload: UploadCheck, exc: ScoringError, context: _Context
             upload.fail(
                 "stale",
                 _stale_reason(
-                    names.get(current.updated_by_id, _("someone")), current.updated_at, shown or "—"
+                    names.get(current.updated_by_id, _("someone")),
+                    current.updated_at,
+                    shown or "—",
+                    exact=context.exact,
                 ),
                 **where(item.assessment_id, item.indicator_id),
             )

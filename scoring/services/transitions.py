@@ -120,6 +120,7 @@ def assessments_submit(
                 kind = AssessmentEventKind.SUBMIT
                 moving.append((a, source, target))
             a.stage, a.version, a.returned_reason = target, a.version + 1, ""
+            a.due_on = None  # the next stage keeps the period's due date
             a.updated_at = now
             events.append(
                 AssessmentEvent(
@@ -131,7 +132,15 @@ def assessments_submit(
         _open_rectifications([a.id for a in done if a.stage == Stage.FINAL], now)
         Assessment.objects.bulk_update(
             done,
-            ["stage", "version", "returned_reason", "finalised_by", "finalised_at", "updated_at"],
+            [
+                "stage",
+                "version",
+                "returned_reason",
+                "due_on",
+                "finalised_by",
+                "finalised_at",
+                "updated_at",
+            ],
         )
         AssessmentEvent.objects.bulk_create(events)
     return done, refused
@@ -258,6 +267,9 @@ def assessment_return(
         assessment.returned_reason = reason
         assessment.returned_by = user
         assessment.returned_at = now
+        # A fresh due date: the period's may have passed while it was being reviewed.
+        days = assessment.period.campaign.return_days
+        assessment.due_on = timezone.localdate() + dt.timedelta(days=days)
         assessment.save()
         AssessmentEvent.objects.create(
             assessment=assessment,
@@ -268,4 +280,95 @@ def assessment_return(
             actor=user,
             at=now,
         )
+    return assessment
+
+
+def assessment_reopen(
+    *, user: User, assessment_id: int, reason: str, expected_version: int | None = None
+) -> Assessment:
+    """Take a final assessment back to the county stage (county staff, with a reason).
+
+    Only while its period is open. Its county-stage scores stay as they were and can be
+    changed again (audited as after submission); finalising it again opens rectification
+    items only for deductions that have none yet.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ScoringError(
+            _("Give a reason for reopening it."), field="reason", code=ErrorCode.REQUIRED
+        )
+    with transaction.atomic():
+        assessment = lock_assessments([assessment_id]).get(assessment_id)
+        if assessment is None:
+            raise ScoringError(_("An assessment was not found."), code=ErrorCode.NOT_FOUND)
+        if assessment.stage != Stage.FINAL:
+            raise ScoringError(
+                _("%(unit)s is not final; there is nothing to reopen.")
+                % {"unit": assessment.unit.name},
+                code=ErrorCode.WRONG_STAGE,
+            )
+        if not assessment.period.is_open:
+            raise LockedError(_("The period %(p)s is closed.") % {"p": assessment.period.label})
+        if not may(user, Action.REOPEN, assessment):
+            raise ScoringError(_("You may not reopen it."), code=ErrorCode.FORBIDDEN)
+        _check_version(assessment, expected_version)
+        now = timezone.now()
+        assessment.stage = Stage.COUNTY
+        assessment.version += 1
+        assessment.finalised_by = None
+        assessment.finalised_at = None
+        assessment.updated_at = now
+        assessment.save()
+        AssessmentEvent.objects.create(
+            assessment=assessment,
+            kind=AssessmentEventKind.REOPEN,
+            from_stage=Stage.FINAL,
+            to_stage=Stage.COUNTY,
+            reason=reason,
+            actor=user,
+            at=now,
+        )
+    return assessment
+
+
+def assessment_submit_on_behalf(
+    *, user: User, assessment_id: int, reason: str, expected_version: int | None = None
+) -> Assessment:
+    """Pass a silent village's self-assessment on to the township stage (代村提交).
+
+    For the township official of a village that has not self-assessed: no completeness
+    check (the village scored nothing, or not everything); what it did score is carried over
+    as usual. Recorded as an event of its own kind with who and why, so it is never taken for
+    the village's own submission.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ScoringError(
+            _("Say why you submit it for the village."), field="reason", code=ErrorCode.REQUIRED
+        )
+    with transaction.atomic():
+        assessment = lock_assessments([assessment_id]).get(assessment_id)
+        if assessment is None:
+            raise ScoringError(_("An assessment was not found."), code=ErrorCode.NOT_FOUND)
+        _check_transition(user, assessment, Action.ACT_FOR_VILLAGE)
+        _check_version(assessment, expected_version)
+        source = assessment.stage
+        target = assessment.period.campaign.next_stage(source)
+        now = timezone.now()
+        assessment.stage = target
+        assessment.version += 1
+        assessment.returned_reason = ""
+        assessment.due_on = None
+        assessment.updated_at = now
+        assessment.save()
+        AssessmentEvent.objects.create(
+            assessment=assessment,
+            kind=AssessmentEventKind.ON_BEHALF,
+            from_stage=source,
+            to_stage=target,
+            reason=reason,
+            actor=user,
+            at=now,
+        )
+        _carry_scores(user, [(assessment, source, target)], now)
     return assessment

@@ -24,6 +24,7 @@ from scoring.selectors import (
     rankings,
     unit_levels,
 )
+from scoring.selectors.completeness import completion_pick, period_completions
 from scoring.views.base import campaign_or_404, login_required
 from villages.models import Unit
 from villages.policy import Action, may
@@ -33,18 +34,18 @@ from villages.policy import Action, may
 
 @login_required
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    """County staff and leaders: levels against targets, progress by stage, rankings,
-    rectification status, with charts."""
-    if not may(request.user, Action.VIEW_DECISIONS):
+    """County staff, leaders and lead departments (read-only): levels against targets, and for
+    one period (?period=2026Q3, by default the latest complete one) progress by stage and
+    rankings, with how complete it is; rectification status; charts."""
+    if not may(request.user, Action.VIEW_DASHBOARD):
         raise PermissionDenied
     campaign = campaign_or_404(request.user, slug)
-    period = campaign.periods.order_by("-starts_on").first()
-    final_period = (
-        campaign.periods.filter(assessments__stage=Stage.FINAL)
-        .distinct()
-        .order_by("-starts_on")
-        .first()
-    )
+    # The period shown: the one asked for, else the latest complete one (all final), else the
+    # latest with any final assessment, said to be partial on every figure.
+    completions = period_completions(campaign, request.user)
+    completion = completion_pick(completions, request.GET.get("period"))
+    current = completions[0] if completions else None
+    period = completion.period if completion else None
     distribution = level_distribution(campaign, request.user)
     county_targets = dict(
         LevelTarget.objects.filter(campaign=campaign, region=campaign.region).values_list(
@@ -62,7 +63,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             .annotate(n=Count("id"))
             .order_by()
         )
-    township_rows, unit_rows = rankings(final_period, request.user) if final_period else ([], [])
+    township_rows, unit_rows = rankings(period, request.user) if period else ([], [])
     rect = dict(
         RectificationItem.objects.visible_to(request.user)
         .filter(assessment__period__campaign=campaign)
@@ -77,6 +78,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         .count()
     )
     word = campaign.level_word
+    levels_now = [(n, distribution.get(n, 0), county_targets.get(n)) for n in level_axis]
     charts = {
         "levels": {
             "categories": [f"{n}" for n in level_axis],
@@ -106,9 +108,14 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "campaign": campaign,
             "period": period,
-            "final_period": final_period,
+            "completion": completion,
+            "completions": completions,
+            "current": current,
             "charts": charts,
-            "levels": [(n, distribution.get(n, 0), county_targets.get(n)) for n in level_axis],
+            "levels": levels_now,
+            "gaps": [
+                None if target is None else target - actual for _n, actual, target in levels_now
+            ],
             "stage_counts": [
                 (str(Stage(s).label), stage_counts.get(s, 0)) for s in campaign.stage_order()
             ],

@@ -3,6 +3,7 @@ evidence files."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -29,8 +30,10 @@ from scoring.selectors import (
     entry_sheet,
 )
 from scoring.services import (
+    assessment_reopen,
     assessment_return,
     assessment_submit,
+    assessment_submit_on_behalf,
     evidence_attach,
     scores_save,
 )
@@ -61,8 +64,10 @@ def _entry_context(
                 code=assessment.unit.code,
                 department_id=ind.lead_department_id,
             )
+            row.unsaved = False
             if forms and ind.id in forms:
                 row.form = forms[ind.id]
+                row.unsaved = _differs(row.form, row.score)
             else:
                 row.form = ScoreRowForm(
                     prefix=f"i{ind.id}",
@@ -70,8 +75,20 @@ def _entry_context(
                     indicator=ind,
                     assessment_id=assessment.id,
                 )
+    for block in sheet:
+        block.scored = sum(1 for row in block.rows if _is_scored(row.score))
     campaign = assessment.period.campaign
     order = campaign.stage_order()
+    can_submit = (
+        may(user, Action.SUBMIT, state=assessment.stage, code=assessment.unit.code)
+        and assessment.stage != Stage.FINAL
+        and assessment.period.status == "open"
+    )
+    is_final_stage_next = (
+        order[order.index(assessment.stage) + 1] == Stage.FINAL
+        if assessment.stage != Stage.FINAL
+        else False
+    )
     return {
         "assessment": assessment,
         "period": assessment.period,
@@ -82,18 +99,54 @@ def _entry_context(
         "editable": editable,
         "viewable_stages": [(s, Stage(s).label) for s in order if s in ScoreStage.values],
         "has_previous": order.index(stage) > 0 if stage in order else False,
-        "can_submit": may(user, Action.SUBMIT, state=assessment.stage, code=assessment.unit.code)
-        and assessment.stage != Stage.FINAL
-        and assessment.period.status == "open",
+        "can_submit": can_submit,
+        "can_reopen": assessment.period.status == "open"
+        and may(user, Action.REOPEN, state=assessment.stage, code=assessment.unit.code),
+        "can_act_for_village": assessment.period.status == "open"
+        and may(user, Action.ACT_FOR_VILLAGE, state=assessment.stage, code=assessment.unit.code),
+        "next_step": _next_step(assessment, sheet, stage, can_submit, is_final_stage_next),
         "can_return": may(user, Action.RETURN, state=assessment.stage, code=assessment.unit.code)
         and assessment.stage not in (Stage.FINAL, order[0]),
         "return_form": ReturnForm(initial={"version": assessment.version}),
-        "due": assessment.period.due_on(assessment.stage),
-        "overdue": assessment.period.is_overdue(assessment.stage),
-        "is_final_stage_next": order[order.index(assessment.stage) + 1] == Stage.FINAL
-        if assessment.stage != Stage.FINAL
-        else False,
+        "due": assessment.due,
+        "overdue": assessment.is_overdue(),
+        "is_final_stage_next": is_final_stage_next,
     }
+
+
+def _differs(form: ScoreRowForm, score: Score | None) -> bool:
+    """Whether a row sent back to the user holds something other than what is stored."""
+    initial = ScoreRowForm.initial_for(score)
+    return any(
+        str(form[name].value() or "").strip() != str(initial[name] or "").strip()
+        for name in ("value", "vetoed", "note")
+    )
+
+
+def _is_scored(score: Score | None) -> bool:
+    return score is not None and (score.value is not None or score.vetoed is not None)
+
+
+def _next_step(
+    assessment: Assessment, sheet: list, stage: str, can_submit: bool, finalises: bool
+) -> str:
+    """What the user has to do next on this page, and by when (empty when nothing)."""
+    if not can_submit:
+        return ""
+    button = _("Finalise") if finalises else _("Submit to the next stage")
+    empty = sum(1 for block in sheet for row in block.rows if not _is_scored(row.score))
+    if stage != assessment.stage:
+        empty = 0  # another stage's tab: the count would be that stage's
+    if empty:
+        text = _("Next: score the %(n)d indicators still empty, then press “%(button)s”.") % {
+            "n": empty,
+            "button": button,
+        }
+    else:
+        text = _("Next: check the scores, then press “%(button)s”.") % {"button": button}
+    if assessment.due:
+        text += " " + _("Due by %(date)s.") % {"date": assessment.due.strftime("%Y-%m-%d")}
+    return text
 
 
 def _default_stage(user: User, assessment: Assessment) -> str:
@@ -234,10 +287,55 @@ def score_row(request: HttpRequest, pk: int, indicator_id: int) -> HttpResponse:
     )
 
 
+def _save_typed_rows(request: HttpRequest, assessment: Assessment) -> HttpResponse | None:
+    """Save what the submit button carried from the entry form (rows typed but not saved).
+
+    Returns None when there was nothing to save or all of it was saved; otherwise the entry
+    page with the rows marked and a message naming them (nothing submitted, nothing lost).
+    """
+    stage = assessment.stage
+    if request.POST.get("entry_stage") != stage or stage not in ScoreStage.values:
+        return None
+    forms = _bound_forms(request, assessment, stage)
+    if not forms:
+        return None
+    invalid = [form for form in forms.values() if not form.is_valid()]
+    if not invalid:
+        try:
+            result = scores_save(
+                user=request.user,
+                stage=stage,
+                inputs=[form.to_input() for form in forms.values()],
+                source=ChangeSource.WEB,
+            )
+        except ScoringError as exc:
+            _apply_service_errors(forms, exc)
+            invalid = [form for form in forms.values() if form.errors] or list(forms.values())
+        else:
+            if result.changes:
+                n = len(result.changes)
+                messages.info(
+                    request, _("Saved the %(n)d scores typed but not yet saved.") % {"n": n}
+                )
+            return None
+    names = ", ".join(f"{form.indicator.code} {form.indicator.title}" for form in invalid)
+    messages.error(
+        request,
+        _("Not submitted: these rows were typed but cannot be saved: %(rows)s. Fix them first.")
+        % {"rows": names},
+    )
+    context = _entry_context(request, assessment, stage, forms)
+    return render(request, "scoring/entry.html", context)
+
+
 @login_required
 @require_POST
 def submit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Submit (or finalise); rows typed on the entry page but not saved are saved first."""
     assessment = assessment_or_404(request.user, pk)
+    refused = _save_typed_rows(request, assessment)
+    if refused is not None:
+        return refused
     version = request.POST.get("version")
     try:
         done = assessment_submit(
@@ -292,6 +390,54 @@ def return_assessment(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "scoring/entry.html", context)
 
 
+@login_required
+@require_POST
+def reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    """County staff take a final assessment back to the county stage, with a reason."""
+    assessment = assessment_or_404(request.user, pk)
+    version = request.POST.get("version")
+    try:
+        done = assessment_reopen(
+            user=request.user,
+            assessment_id=assessment.pk,
+            reason=request.POST.get("reason", ""),
+            expected_version=int(version) if version and version.isdigit() else None,
+        )
+    except ScoringError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("%(unit)s reopened at “%(stage)s”.")
+            % {"unit": done.unit.name, "stage": Stage(done.stage).label},
+        )
+    return redirect("scoring:entry", pk=assessment.pk)
+
+
+@login_required
+@require_POST
+def submit_on_behalf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The township passes a silent village's self-assessment on, with a reason (代村提交)."""
+    assessment = assessment_or_404(request.user, pk)
+    version = request.POST.get("version")
+    try:
+        done = assessment_submit_on_behalf(
+            user=request.user,
+            assessment_id=assessment.pk,
+            reason=request.POST.get("reason", ""),
+            expected_version=int(version) if version and version.isdigit() else None,
+        )
+    except ScoringError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("%(unit)s submitted for the village to “%(stage)s”.")
+            % {"unit": done.unit.name, "stage": Stage(done.stage).label},
+        )
+    return redirect("scoring:entry", pk=assessment.pk)
+
+
 # --- history, evidence ----------------------------------------------------------------------
 
 
@@ -340,6 +486,13 @@ def evidence_upload(request: HttpRequest, pk: int, indicator_id: int) -> HttpRes
     upload = request.FILES.get("file")
     if score is None:
         messages.error(request, _("Save a score for this indicator before attaching evidence."))
+    elif getattr(request, "upload_truncated", False):
+        # The upload handler cut the file off at the stream limit: say why, never "choose one".
+        messages.error(
+            request,
+            _("The file is larger than %(mb)d MB. Nothing was saved.")
+            % {"mb": settings.EVIDENCE_MAX_BYTES // 2**20},
+        )
     elif upload is None:
         messages.error(request, _("Choose a file to attach."))
     else:
@@ -380,6 +533,8 @@ def evidence_list(request: HttpRequest, pk: int, indicator_id: int) -> HttpRespo
             "indicator": indicator,
             "items": items,
             "can_attach": can_attach,
+            "max_bytes": settings.EVIDENCE_MAX_BYTES,
+            "max_mb": settings.EVIDENCE_MAX_BYTES // 2**20,
         },
     )
 

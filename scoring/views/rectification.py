@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -19,6 +21,8 @@ from django.utils.translation import gettext_lazy
 from scoring.errors import ScoringError
 from scoring.filters import RectificationFilter
 from scoring.models import (
+    ACTION_BUTTONS,
+    SEND_BACK_DAYS,
     Assessment,
     RectificationAction,
     RectificationEvent,
@@ -31,6 +35,7 @@ from scoring.services import (
     rectification_step,
 )
 from scoring.views.base import campaign_or_404, login_required, townships_of
+from villages.access import PREFIX_LENGTH, scope_for
 
 # --- rectification --------------------------------------------------------------------------
 
@@ -48,6 +53,8 @@ def rectification_list(request: HttpRequest, slug: str) -> HttpResponse:
         townships=townships_of(request.user, campaign),
         periods=periods,
     )
+    # A village sees its own items only: no summary per township for it.
+    show_townships = len(scope_for(request.user).prefix) < PREFIX_LENGTH["unit"]
     per_township = (
         RectificationItem.objects.visible_to(request.user)
         .filter(assessment__period__campaign=campaign)
@@ -60,6 +67,8 @@ def rectification_list(request: HttpRequest, slug: str) -> HttpResponse:
             overdue=Count("id", filter=overdue_q()),
         )
         .order_by("assessment__unit__township__code")
+        if show_townships
+        else []
     )
     today = timezone.localdate()
     page = Paginator(
@@ -77,6 +86,7 @@ def rectification_list(request: HttpRequest, slug: str) -> HttpResponse:
             "campaign": campaign,
             "page": page,
             "per_township": per_township,
+            "show_townships": show_townships,
             "statuses": RectificationStatus.choices,
             "filter": filters,
         },
@@ -101,11 +111,24 @@ class RectificationStepForm(forms.Form):
     )
     attachment = forms.FileField(label=gettext_lazy("attachment"), required=False)
 
+    def __init__(self, *args: Any, truncated: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.truncated = truncated  # the upload handler cut a file part off: never "saved"
+
     def clean_attachment(self) -> UploadedFile | None:
         upload = self.cleaned_data.get("attachment")
-        if upload and upload.size > 10 * 1024 * 1024:
-            raise forms.ValidationError(_("The file is larger than 10 MB."))
+        if self.truncated or (upload and upload.size > settings.EVIDENCE_MAX_BYTES):
+            raise forms.ValidationError(too_large_message())
         return upload
+
+
+def too_large_message() -> str:
+    """The one size limit of attachments, as users read it (the stream cut sits a bit above)."""
+    return _("The file is larger than %(mb)d MB. Nothing was saved.") % {"mb": evidence_max_mb()}
+
+
+def evidence_max_mb() -> int:
+    return settings.EVIDENCE_MAX_BYTES // 2**20
 
 
 @login_required
@@ -119,7 +142,9 @@ def rectification_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     form = None
     if request.method == "POST":
-        form = RectificationStepForm(request.POST, request.FILES)
+        form = RectificationStepForm(
+            request.POST, request.FILES, truncated=getattr(request, "upload_truncated", False)
+        )
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -139,8 +164,8 @@ def rectification_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Saved."))
                 return redirect("scoring:rectification_detail", pk=item.pk)
     allowed = [
-        (value, label)
-        for value, label in RectificationAction.choices
+        (value, ACTION_BUTTONS[value])
+        for value in RectificationAction.values
         if rectification_allowed(request.user, item, value)
     ]
     item.overdue = item.is_overdue()
@@ -153,6 +178,10 @@ def rectification_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "allowed": allowed,
             "form": form,
             "posted_action": form.data.get("action") if form else "",
+            "proposed_deadline": timezone.localdate() + dt.timedelta(days=SEND_BACK_DAYS),
+            "today": timezone.localdate(),
+            "max_bytes": settings.EVIDENCE_MAX_BYTES,
+            "max_mb": evidence_max_mb(),
         },
     )
 

@@ -21,6 +21,7 @@ from campaigns.models import Campaign
 from scoring import tasks
 from scoring.errors import ScoringError
 from scoring.models import ExportJob, ExportKind, JobStatus, Period, ReportRun
+from scoring.selectors.completeness import period_completions
 from scoring.selectors.monthly import previous_month
 from scoring.services import (
     export_rows_estimate,
@@ -87,8 +88,21 @@ def _run_or_404(user: User, pk: int) -> ReportRun:
 def report_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The report as a page (figures stored with the run); polls while it is being produced."""
     run = _run_or_404(request.user, pk)
-    template = "scoring/_report_status.html" if request.htmx else "scoring/report_detail.html"
-    return render(request, template, {"run": run, "data": run.data, "campaign": run.campaign})
+    if request.htmx:
+        context = {"run": run, "data": run.data, "campaign": run.campaign}
+        return render(request, "scoring/_report_status.html", context)
+    # The figures were stored when the report ran; how complete their periods are is read now,
+    # so a ranking of a period that is still being assessed says it is partial.
+    data = run.data or {}
+    by_label = {c.label: c for c in period_completions(run.campaign, request.user)}
+    context = {
+        "run": run,
+        "data": run.data,
+        "campaign": run.campaign,
+        "completion": by_label.get(data.get("final_period") or ""),
+        "under_way": by_label.get(data.get("period") or ""),
+    }
+    return render(request, "scoring/report_detail.html", context)
 
 
 @login_required

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from campaigns.models import LevelTarget, UnitTarget
+from campaigns.models import Campaign, LevelTarget, UnitTarget
 from campaigns.services import unit_targets_set
 from scoring.filters import RankingFilter, UnitTargetFilter
 from scoring.models import (
@@ -24,38 +24,63 @@ from scoring.selectors import (
     unit_levels,
     units_for,
 )
+from scoring.selectors.completeness import period_completions
 from scoring.views.base import campaign_or_404, login_required, townships_of
+from villages.access import scope_for
 from villages.errors import Refused
-from villages.models import Unit
+from villages.models import Region, Unit, User
 from villages.policy import Action, may
 
 # --- targets and rankings -------------------------------------------------------------------
 
 
+def _level_targets(campaign: Campaign, user: User) -> tuple[dict[int, int], Region | None, bool]:
+    """The level targets that apply to what `user` sees: the campaign region's when the user
+    sees all of it, else their own township's (LevelTarget rows for that township).
+
+    Returns (targets by level, the township when the user sees only part of the campaign,
+    whether the county has set that township targets at all)."""
+    scope = scope_for(user)
+    if scope.everything or campaign.region.code.startswith(scope.prefix):
+        rows = LevelTarget.objects.filter(campaign=campaign, region=campaign.region)
+        return dict(rows.values_list("level", "count")), None, True
+    township = Region.objects.filter(code=scope.code[:9] + "000").first()
+    rows = LevelTarget.objects.filter(campaign=campaign, region=township)
+    found = dict(rows.values_list("level", "count")) if township else {}
+    return found, township, bool(found)
+
+
+def _gap(target: int | None, actual: int) -> int | None:
+    return None if target is None else target - actual
+
+
 @login_required
 def targets(request: HttpRequest, slug: str) -> HttpResponse:
-    """County targets per level against the units holding each level now, and per township."""
+    """Targets per level against the units holding each level now, with the gap (target −
+    actual): the county's for who sees the whole county, a township's own for its people; and
+    per township, units now against their targets (荐旗)."""
     campaign = campaign_or_404(request.user, slug)
     distribution = level_distribution(campaign, request.user)
-    county_targets = dict(
-        LevelTarget.objects.filter(campaign=campaign, region=campaign.region).values_list(
-            "level", "count"
-        )
-    )
-    top = max([*distribution, *county_targets, 5])
+    level_targets, township, has_targets = _level_targets(campaign, request.user)
+    top = max([*distribution, *level_targets, 5])
     levels = [
-        (level, distribution.get(level, 0), county_targets.get(level))
+        (level, distribution.get(level, 0), level_targets.get(level))
         for level in range(top, -1, -1)
     ]
+    gaps = [(level, _gap(target, actual)) for level, actual, target in levels]
     rows = targets_by_township(campaign, request.user)
     for row in rows:
         row["pairs"] = list(zip(row["actual"][::-1], row["target"][::-1], strict=True))
+        row["cells"] = [(actual, target, target - actual) for actual, target in row["pairs"]]
     return render(
         request,
         "scoring/targets.html",
         {
             "campaign": campaign,
             "levels": levels,
+            "gaps": gaps,
+            "township": township,
+            "has_targets": has_targets,
             "rows": rows,
             "level_headers": list(range(len(rows[0]["actual"]) - 1, -1, -1)) if rows else [],
         },
@@ -137,6 +162,12 @@ def ranking(request: HttpRequest, slug: str, label: str) -> HttpResponse:
         campaign__slug=slug,
         label=label,
     )
+    # The picker (?period=2026Q4) names another period of the campaign: go to its page.
+    completions = period_completions(period.campaign, request.user)
+    asked = request.GET.get("period")
+    if asked and asked != label and any(c.label == asked for c in completions):
+        return redirect("scoring:ranking", slug=slug, label=asked)
+    completion = next(c for c in completions if c.period.pk == period.pk)
     # Ranks, township averages and the effective and slow units need every unit's total, so
     # `rankings` computes them all (a fixed number of queries). The township filter does not
     # change them: it picks the unit rows shown, by ids that SQL finds with the same scope.
@@ -169,6 +200,7 @@ def ranking(request: HttpRequest, slug: str, label: str) -> HttpResponse:
             "township": filters.data.get("township", ""),
             "effective": effective,
             "slow": slow,
-            "periods": period.campaign.periods.order_by("starts_on"),
+            "completion": completion,
+            "completions": completions,
         },
     )

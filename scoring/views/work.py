@@ -138,10 +138,28 @@ def work_list(request: HttpRequest, slug: str, label: str) -> HttpResponse:
         )
         .order_by(*SORTS["code"])
     )
+    today = timezone.localdate()
+    # Township officials see first the villages that let the self-assessment slip (nothing
+    # scored, past its due date): they may pass those on for the village (代村提交).
+    silent_first = may(user, Action.ACT_FOR_VILLAGE, state=Stage.SELF)
+    if silent_first:
+        late = Q(due_on__lt=today)
+        if period.is_overdue(Stage.SELF, today):
+            late |= Q(due_on__isnull=True)
+        assessments = assessments.annotate(
+            silent=Case(
+                When(Q(stage=Stage.SELF, progress=0) & late, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
     filters = WorkListFilter(
         request.GET, assessments, period=period, townships=townships_of(user, campaign)
     )
-    page = Paginator(filters.qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    listed = filters.qs
+    if silent_first and request.GET.get("sort", "code") == "code":
+        listed = listed.order_by("-silent", *listed.query.order_by)
+    page = Paginator(listed, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page)
     totals = stage_totals(
         [a.id for a in rows],
@@ -151,17 +169,17 @@ def work_list(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     )
     needed = indicator_counts(campaign, period.catalogue_version)
     dims = list(campaign.dimensions.order_by("order"))
-    today = timezone.localdate()
     for a in rows:
+        a.period = period  # no query per row for its due date
         a.needed = needed[a.unit.kind]
         shown = a.stage if a.stage != Stage.FINAL else Stage.COUNTY
         results = totals.get(a.id, {}).get(shown, {})
         a.dimension_scores = [results.get(d.id) for d in dims]
         scores = [r.score for r in results.values()]
         a.average = sum(scores) / len(scores) if scores else None
-        a.due = period.due_on(a.stage)
-        a.overdue = period.is_overdue(a.stage, today)
+        a.overdue = a.is_overdue(today)  # `a.due`: a returned one's own date, else the period's
         a.can_submit = may(user, Action.SUBMIT, state=a.stage, code=a.unit.code)
+        a.finalises = a.can_submit and campaign.next_stage(a.stage) == Stage.FINAL
     context = {
         "period": period,
         "campaign": campaign,
@@ -175,6 +193,7 @@ def work_list(request: HttpRequest, slug: str, label: str) -> HttpResponse:
         if may(user, Action.VIEW_PROGRESS)
         else None,
         "can_bulk_submit": any(a.can_submit for a in rows),
+        "bulk_finalises": any(a.finalises for a in rows),
     }
     return render(request, "scoring/work_list.html", context)
 
@@ -217,23 +236,51 @@ def _progress_by_township(user: User, period: Period) -> list[dict]:
 @login_required
 @require_POST
 def bulk_submit(request: HttpRequest, slug: str, label: str) -> HttpResponse:
-    """Submit the ticked units; each is checked on its own and refusals are listed."""
-    period = period_or_404(request.user, slug, label)
+    """Submit the ticked units; each is checked on its own and refusals are listed.
+
+    Those the submit would finalise (the county stage) are locked for good: the user first
+    gets a page naming them, and finalises only by ticking that they checked (`confirm`).
+    """
+    user = request.user
+    period = period_or_404(user, slug, label)
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
     visible = list(
-        Assessment.objects.visible_to(request.user)
+        Assessment.objects.visible_to(user)
         .filter(period=period, id__in=ids)
-        .values_list("id", flat=True)
+        .select_related("unit")
+        .order_by("unit__code")
     )
+    back = safe_next(request, reverse("scoring:work_list", args=[slug, label]))
     if not visible:
         messages.error(request, _("Tick at least one unit to submit."))
-    else:
-        done, refused = assessments_submit(user=request.user, assessment_ids=visible)
-        if done:
-            messages.success(request, _("%(n)d submitted.") % {"n": len(done)})
-        for _id, error in refused:
-            messages.error(request, error.message)
-    return redirect(safe_next(request, reverse("scoring:work_list", args=[slug, label])))
+        return redirect(back)
+    finalising = [
+        a
+        for a in visible
+        if period.campaign.next_stage(a.stage) == Stage.FINAL and may(user, Action.SUBMIT, a)
+    ]
+    if finalising and request.POST.get("confirm") != "1":
+        return render(
+            request,
+            "scoring/bulk_confirm.html",
+            {
+                "period": period,
+                "campaign": period.campaign,
+                "assessments": visible,
+                "finalising": finalising,
+                "back": back,
+                "unconfirmed": "confirm_shown" in request.POST,
+            },
+        )
+    done, refused = assessments_submit(user=user, assessment_ids=[a.id for a in visible])
+    final = sum(1 for a in done if a.stage == Stage.FINAL)
+    if final:
+        messages.success(request, _("%(n)d finalised and locked.") % {"n": final})
+    if len(done) - final:
+        messages.success(request, _("%(n)d submitted.") % {"n": len(done) - final})
+    for _id, error in refused:
+        messages.error(request, error.message)
+    return redirect(back)
 
 
 # --- gaps -----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The township's offline score sheet: download the template, fill it in with a spreadsheet
-program (openpyxl here), upload it — a broken copy is refused cell by cell, a good one saved."""
+program (openpyxl here), upload it — a broken copy is refused cell by cell, a good one saved,
+and the untouched template uploaded again afterwards reverts nothing."""
 
 from __future__ import annotations
 
@@ -131,5 +132,16 @@ def test_township_fills_in_the_score_sheet_offline(world, journey, tmp_path):
         line = changes.filter(has_text=unit)
         expect(line.locator("td").nth(1)).to_have_text(code)
         expect(line.locator("td").nth(2)).to_have_text(change)
+    assert ScoreChange.objects.filter(source=ChangeSource.UPLOAD).count() == 3
+
+    # The untouched template again, as if an older copy were uploaded by mistake: its
+    # pre-filled cells are not edits, so the three new scores stay.
+    saved = _stored(world)
+    page.set_input_files("#id_file", template)
+    page.locator("form[enctype='multipart/form-data'] button").click()
+    expect(page.locator(".alert-success")).to_be_visible()
+    expect(page.locator("#import-changes tbody tr")).to_have_count(0)
+    expect(page.locator("#import-errors")).to_have_count(0)
+    assert _stored(world) == saved
     assert ScoreChange.objects.filter(source=ChangeSource.UPLOAD).count() == 3
     journey.finish(page)

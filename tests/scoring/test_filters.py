@@ -434,9 +434,9 @@ class TestRankingFilter:
                 scenarios.final_assessment(built, q2, unit, {"1.1": str(60 + i)})
                 scenarios.final_assessment(built, q3, unit, {"1.1": str(62 + i)})
         client.force_login(county_staff)
-        # the 17 of the unfiltered ranking (test_decision_views.py), and the ids of the
+        # the 18 of the unfiltered ranking (test_decision_views.py), and the ids of the
         # township's units
-        with django_assert_num_queries(18):
+        with django_assert_num_queries(19):
             response = client.get(self.url(), {"township": B})
         assert len(response.context["unit_page"].object_list) == per_township
 

@@ -214,9 +214,10 @@ class TestPages:
 
     @SIZES
     def test_history(self, client, sized, county_staff, size, django_assert_num_queries):
-        # session, user, scope region, assessment, page count, changes, events
+        # session, user, scope region, assessment, page count, changes, events, the menu's
+        # campaigns
         url = reverse("scoring:history", args=[sized.assessment.pk])
-        response = self.get(client, county_staff, url, 7, django_assert_num_queries)
+        response = self.get(client, county_staff, url, 8, django_assert_num_queries)
         assert len(response.context["page"].object_list) == size
         assert len(list(response.context["events"])) == size
 
@@ -258,7 +259,7 @@ class TestPages:
         # overdue
         url = reverse("scoring:dashboard", args=[SLUG])
         response = self.get(client, leader, url, 24, django_assert_num_queries)
-        assert response.context["final_period"] == sized.q3
+        assert response.context["period"] == sized.q3
 
     @SIZES
     def test_showcase(self, client, sized, size, django_assert_num_queries):
@@ -270,9 +271,9 @@ class TestPages:
     @SIZES
     def test_evidence_list(self, client, sized, county_staff, size, django_assert_num_queries):
         # session, user, scope region, assessment, indicator, files with their scores and
-        # uploaders
+        # uploaders, the menu's campaigns
         url = reverse("scoring:evidence_list", args=[sized.assessment.pk, sized.indicator.pk])
-        response = self.get(client, county_staff, url, 6, django_assert_num_queries)
+        response = self.get(client, county_staff, url, 7, django_assert_num_queries)
         assert len(list(response.context["items"])) == size
 
     @SIZES
@@ -280,9 +281,9 @@ class TestPages:
         self, client, sized, county_staff, size, django_assert_num_queries
     ):
         # session, user, scope region, item with its unit, period and indicator, steps with
-        # their actors
+        # their actors, the menu's campaigns
         url = reverse("scoring:rectification_detail", args=[sized.item.pk])
-        response = self.get(client, county_staff, url, 5, django_assert_num_queries)
+        response = self.get(client, county_staff, url, 6, django_assert_num_queries)
         assert len(list(response.context["events"])) == size
 
 

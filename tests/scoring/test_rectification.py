@@ -76,6 +76,22 @@ SPECS = (
 )
 
 DEADLINE = dt.date(2026, 10, 14)
+# Sending back sets a new deadline, not in the past.
+NEW_DEADLINE = timezone.localdate() + dt.timedelta(days=7)
+
+
+@pytest.fixture(autouse=True)
+def _media(media):
+    """Reports of completion carry evidence: the files go to the test's own folder."""
+
+
+def photo(name: str = "photo.jpg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, b"\xff\xd8\xff\xe0" + b"0" * 64, "image/jpeg")
+
+
+def sent_back_note(reason: str, deadline: dt.date = NEW_DEADLINE) -> str:
+    """A send-back event's note: the reason and the new deadline."""
+    return msg("%(reason)s (new deadline %(date)s)", reason=reason, date=deadline.isoformat())
 
 
 def msg(msgid: str, **params) -> str:
@@ -123,8 +139,10 @@ def step_kwargs(action) -> dict:
     """Arguments that make a step valid when the role and status allow it."""
     if action == ASSIGN:
         return {"responsible_person": "王委员", "measure": "重新建档", "deadline": DEADLINE}
-    if action in (REPORT, SEND_BACK):
-        return {"note": f"{action}说明"}
+    if action == REPORT:
+        return {"note": f"{action}说明", "attachment": photo()}
+    if action == SEND_BACK:
+        return {"note": f"{action}说明", "deadline": NEW_DEADLINE}
     return {}
 
 
@@ -246,8 +264,12 @@ class TestWhoMayDoWhat:
                 "重新建档",
                 DEADLINE,
             )
-        elif action in (REPORT, SEND_BACK):
+        elif action == REPORT:
             assert event.note == f"{action}说明"
+            assert event.attachment
+        elif action == SEND_BACK:
+            assert event.note == sent_back_note(f"{action}说明")
+            assert item.deadline == NEW_DEADLINE
 
     def test_an_unknown_step_is_refused(self, items, county_staff):
         with pytest.raises(ScoringError):
@@ -270,12 +292,12 @@ class TestSteps:
             measure="补齐三会一课记录",
             deadline=DEADLINE,
         )
-        step(village_secretary, REPORT, note="已补齐")
-        step(township_official, SEND_BACK, note="缺少会议照片")
-        step(village_secretary, REPORT, note="已补照片")
+        step(village_secretary, REPORT, note="已补齐", attachment=photo())
+        step(township_official, SEND_BACK, note="缺少会议照片", deadline=NEW_DEADLINE)
+        step(village_secretary, REPORT, note="已补照片", attachment=photo())
         step(township_official, VERIFY)
-        step(county_staff, SEND_BACK, note="县级抽查不合格")
-        step(township_official, REPORT, note="镇里督促完成")
+        step(county_staff, SEND_BACK, note="县级抽查不合格", deadline=NEW_DEADLINE)
+        step(township_official, REPORT, note="镇里督促完成", attachment=photo())
         step(township_official, VERIFY)
         item = step(county_staff, CLOSE)
 
@@ -293,10 +315,10 @@ class TestSteps:
         assert events == [
             (ASSIGN, OPEN, OPEN, "chengguan", "补齐三会一课记录"),
             (REPORT, OPEN, REPORTED, "dongjie", "已补齐"),
-            (SEND_BACK, REPORTED, OPEN, "chengguan", "缺少会议照片"),
+            (SEND_BACK, REPORTED, OPEN, "chengguan", sent_back_note("缺少会议照片")),
             (REPORT, OPEN, REPORTED, "dongjie", "已补照片"),
             (VERIFY, REPORTED, VERIFIED, "chengguan", ""),
-            (SEND_BACK, VERIFIED, OPEN, "zuzhibu", "县级抽查不合格"),
+            (SEND_BACK, VERIFIED, OPEN, "zuzhibu", sent_back_note("县级抽查不合格")),
             (REPORT, OPEN, REPORTED, "chengguan", "镇里督促完成"),
             (VERIFY, REPORTED, VERIFIED, "chengguan", ""),
             (CLOSE, VERIFIED, CLOSED, "zuzhibu", ""),

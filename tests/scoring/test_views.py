@@ -935,13 +935,16 @@ class TestHome:
         content = response.content.decode()
         due = response.context["due"]
         assert (due["stage"], due["count"]) == (Stage.SELF, 1)
-        assert [a.overdue for a in due["items"]] == [True]
+        # The period's self due date has passed, but a return gives the village a fresh one
+        # (the campaign's return_days, 7, from the day it was returned).
+        assert [(a.due, a.overdue) for a in due["items"]] == [(dt.date(2026, 10, 9), False)]
         returned = content[content.index('id="returned-notices"') :]
         assert "请补充党建台账" in returned
         assert f'href="{entry_url(assessment)}"' in returned
         work_due = content[content.index('id="work-due"') :]
         assert f'href="{entry_url(assessment)}">东街村</a>' in work_due
-        assert zh("overdue") in work_due
+        assert "10-09" in work_due
+        assert zh("overdue") not in work_due
 
     def test_nothing_is_due_for_the_township_while_villages_score(
         self, client, township_official, assessment_a

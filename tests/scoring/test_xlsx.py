@@ -10,13 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import shutil
+import subprocess
 import zipfile
 from decimal import Decimal
 
 import pytest
+from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
@@ -24,7 +28,15 @@ from openpyxl import Workbook, load_workbook
 from campaigns.models import AppliesTo, IndicatorKind
 from scoring.errors import ImportErrors, InputErrors, ScoringError
 from scoring.excel.guard import OLE_MAGIC
-from scoring.excel.template import FIRST_DATA_ROW, META_SHEET, ROW_CODE, SCORE_SHEET, template_build
+from scoring.excel.template import (
+    FIRST_DATA_ROW,
+    META_SHEET,
+    ROW_CODE,
+    SCORE_SHEET,
+    SIGNING_SALT,
+    note_digest,
+    template_build,
+)
 from scoring.inputs import ScoreInput
 from scoring.models import ChangeSource, Score, ScoreChange, ScoreStage, Stage
 from scoring.services import scores_save
@@ -237,7 +249,14 @@ def minimal_zip(extra: dict[str, bytes]) -> bytes:
 def test_it_lays_out_headers_grouped_by_dimension(sheet_bytes, indicators):
     ws = load(sheet_bytes)[SCORE_SHEET]
     assert "五星支部创建" in ws["A1"].value and "2026Q4" in ws["A1"].value
-    assert _("4. An empty cell leaves the stored score (or note) unchanged.") in ws["A2"].value
+    assert (
+        _(
+            "4. Only the cells you change are saved; the others leave the stored score as it "
+            "is, even if it changed after this sheet was generated. Emptying a note cell clears "
+            "the note; points cannot be cleared here."
+        )
+        in ws["A2"].value
+    )
     assert [ws.cell(4, c).value for c in (1, 2, 3)] == [
         _("Division code"),
         _("Village (community)"),
@@ -336,13 +355,13 @@ def test_it_validates_cells_in_excel(sheet_bytes, unit_a, community_a):
 
 
 def test_it_carries_a_hidden_signed_meta_sheet(
-    sheet_bytes, township_official, indicators, township_a
+    sheet_bytes, township_official, indicators, township_a, unit_a, community_a
 ):
     workbook = load(sheet_bytes)
     meta = workbook[META_SHEET]
     assert meta.sheet_state == "hidden"
     facts = {row[0]: row[1] for row in meta.iter_rows(max_row=8, values_only=True)}
-    assert facts["format"] == "hongqi-score-template/1"
+    assert facts["format"] == "hongqi-score-template/2"
     assert facts["campaign"] == "wuxing-2026"
     assert facts["period"] == "2026Q4"
     assert facts["stage"] == "township"
@@ -352,10 +371,17 @@ def test_it_carries_a_hidden_signed_meta_sheet(
     assert abs(timezone.now() - generated) < dt.timedelta(minutes=1)
     assert facts["generated_by"] == "chengguan"
     assert facts["signature"]
-    table = list(meta.iter_rows(min_row=10, values_only=True))
-    assert table[0] == ("indicator_id", "code", "value_column", "note_column")
-    assert table[1] == (indicators["1.1"].id, "1.1", "D", "E")
-    assert table[-1] == (indicators["3.1"].id, "3.1", "N", "O")
+    table = list(meta.iter_rows(min_row=10, max_row=16, values_only=True))
+    assert table[0][:4] == ("indicator_id", "code", "value_column", "note_column")
+    assert table[1][:4] == (indicators["1.1"].id, "1.1", "D", "E")
+    assert table[-1][:4] == (indicators["3.1"].id, "3.1", "N", "O")
+    # What each unit row was generated with: one token per indicator (points as shown, the
+    # veto answer; a digest for a note), trailing empties dropped; its digest is signed.
+    originals = {row[0]: row[1:3] for row in meta.iter_rows(min_row=19, values_only=True) if row[0]}
+    assert tuple(meta.cell(18, c).value for c in (1, 2, 3)) == ("unit_code", "values", "notes")
+    assert originals[unit_a.code] == ("8,,否,,10", note_digest("台账不全"))
+    assert originals[community_a.code] == (None, None)
+    assert len(note_digest("台账不全")) == 6
 
 
 def test_it_builds_for_a_region_and_for_a_department(
@@ -418,7 +444,7 @@ def test_it_imports_edited_cells_and_audits_them(
             (unit_a.code, "1.2", "value"): "5",  # full marks: no note needed
             (unit_a.code, "1.3", "value"): "是",
             (unit_a.code, "1.4", "value"): 2.5,
-            (unit_a.code, "2.1", "value"): None,  # emptied: stays 10
+            (unit_a.code, "2.1", "value"): "10",  # retyped as it was: not an edit
             (community_a.code, "3.1", "value"): 7.25,
             (community_a.code, "3.1", "note"): "居民议事会记录不全",
         },
@@ -461,14 +487,12 @@ def test_it_imports_an_untouched_template_as_no_change(sheet_bytes, township_off
     assert db_state() == before
 
 
-def test_it_reads_a_file_path_and_keeps_an_old_note(
+def test_it_reads_a_file_path_and_keeps_an_untouched_note(
     sheet_bytes, township_official, unit_a, assessments, indicators, tmp_path
 ):
     path = tmp_path / "sheet.xlsx"
-    # Deduction with the note cell emptied: the stored note stays and explains it.
-    path.write_bytes(
-        edited(sheet_bytes, {(unit_a.code, "1.1", "value"): 7, (unit_a.code, "1.1", "note"): None})
-    )
+    # A deduction with the note cell left as it was: the stored note stays and explains it.
+    path.write_bytes(edited(sheet_bytes, {(unit_a.code, "1.1", "value"): 7}))
     result = scores_import(user=township_official, file=str(path))
     assert result.scores == 1
     score = Score.objects.get(
@@ -782,11 +806,8 @@ def test_it_refuses_a_score_someone_else_changed_after_download(
     errors = refused(township_official, content, "stale")
     assert errors[0].header == header("1.1")
     assert "李" in errors[0].reason and "6" in errors[0].reason
-    # Emptying the cells keeps the colleague's score and lets the rest in.
-    result = upload(
-        township_official,
-        edited(content, {(unit_a.code, "1.1", "value"): None, (unit_a.code, "1.1", "note"): None}),
-    )
+    # Undoing the edit keeps the colleague's score and lets the rest in.
+    result = upload(township_official, edited(content, {(unit_a.code, "1.1", "value"): 8}))
     assert result.scores == 1
     assert Score.objects.get(
         assessment=assessments["东街村"], indicator=indicators["1.1"], stage="township"
@@ -828,6 +849,239 @@ def test_it_maps_a_late_refusal_by_the_service_to_its_cell(
         target.column_letter,
         "too late",
     )
+
+
+# --- only edited cells count (format 2) -----------------------------------------------------
+
+
+def web_save(user, assessment, indicator, value, note=""):
+    scores_save(
+        user=user,
+        stage=ScoreStage.TOWNSHIP,
+        inputs=[
+            ScoreInput(
+                assessment_id=assessment.id, indicator_id=indicator.id, value=value, note=note
+            )
+        ],
+    )
+
+
+def township_score(assessment, indicator):
+    return Score.objects.get(assessment=assessment, indicator=indicator, stage=ScoreStage.TOWNSHIP)
+
+
+def test_an_old_sheet_keeps_the_same_users_later_web_edit_on_untouched_rows(
+    sheet_bytes, township_official, community_a, assessments, indicators
+):
+    east = assessments["东街村"]
+    web_save(township_official, east, indicators["1.1"], Decimal("9"), "已补一半台账")
+    # The old sheet, changed only in the community's row: 东街村's row still shows 8.
+    result = upload(township_official, edited(sheet_bytes, {(community_a.code, "1.2", "value"): 5}))
+    assert (result.units, result.scores) == (1, 1)
+    score = township_score(east, indicators["1.1"])
+    assert (score.value, score.note) == (Decimal("9"), "已补一半台账")
+    assert ScoreChange.objects.filter(assessment=east, source=ChangeSource.UPLOAD).count() == 0
+
+
+def test_an_untouched_cell_never_writes_even_in_an_edited_row(
+    sheet_bytes, township_official, unit_a, assessments, indicators
+):
+    east = assessments["东街村"]
+    web_save(township_official, east, indicators["1.1"], Decimal("9"), "已补一半台账")
+    result = upload(township_official, edited(sheet_bytes, {(unit_a.code, "1.2", "value"): 5}))
+    assert [(c.indicator, c.new) for c in result.changes] == [("1.2", "5")]
+    assert township_score(east, indicators["1.1"]).value == Decimal("9")
+
+
+def test_a_row_whose_unit_moved_stage_after_download(
+    sheet_bytes, township_official, unit_a, community_a, assessments, indicators
+):
+    east = assessments["东街村"]
+    web_save(township_official, east, indicators["1.1"], Decimal("9"), "已补一半台账")
+    east.stage = Stage.COUNTY  # submitted on the web after the sheet was downloaded
+    east.save()
+    # Untouched, its row (still showing the old 8) does not stop the other rows.
+    result = upload(township_official, edited(sheet_bytes, {(community_a.code, "1.2", "value"): 5}))
+    assert result.scores == 1
+    assert township_score(east, indicators["1.1"]).value == Decimal("9")
+    # Edited, that row alone is refused, for its stage.
+    content = edited(
+        sheet_bytes,
+        {(community_a.code, "1.2", "value"): 4.5, (unit_a.code, "1.2", "value"): 5},
+    )
+    errors = refused(township_official, content, "wrong_stage", "note_required")
+    wrong = errors[0]
+    assert wrong.row == row_of(load(content)[SCORE_SHEET], unit_a.code)
+    assert "东街村" in wrong.reason and str(Stage.COUNTY.label) in wrong.reason
+
+
+def test_an_emptied_note_cell_clears_the_note(
+    township_official, quarter, scores, unit_a, assessments, indicators
+):
+    east = assessments["东街村"]
+    factories.ScoreFactory(
+        assessment=east,
+        indicator=indicators["1.4"],
+        stage=ScoreStage.TOWNSHIP,
+        value=Decimal("2"),
+        note="获县级表彰",
+    )
+    content = template_build(user=township_official, period=quarter, stage=ScoreStage.TOWNSHIP)
+    result = upload(
+        township_official,
+        edited(
+            content,
+            {
+                (unit_a.code, "1.1", "value"): 10,  # full marks: the reason goes
+                (unit_a.code, "1.1", "note"): None,
+                (unit_a.code, "1.4", "note"): "  ",  # blanks count as empty
+            },
+        ),
+    )
+    assert result.scores == 2
+    assert (
+        township_score(east, indicators["1.1"]).value,
+        township_score(east, indicators["1.1"]).note,
+    ) == (Decimal("10"), "")
+    assert (
+        township_score(east, indicators["1.4"]).value,
+        township_score(east, indicators["1.4"]).note,
+    ) == (Decimal("2"), "")
+    audit = {
+        ch.indicator_id: (ch.old_value, ch.new_value, ch.note, ch.source)
+        for ch in ScoreChange.objects.filter(assessment=east)
+    }
+    assert audit == {
+        indicators["1.1"].id: (Decimal("8"), Decimal("10"), "", ChangeSource.UPLOAD),
+        indicators["1.4"].id: (Decimal("2"), Decimal("2"), "", ChangeSource.UPLOAD),
+    }
+    shown = {c.indicator: (c.old, c.new, c.note) for c in result.changes}
+    assert shown == {"1.1": ("8", "10", ""), "1.4": ("2", "2", "")}
+
+
+def test_a_deduction_keeps_its_reason(sheet_bytes, township_official, unit_a):
+    # Clearing the reason of points below the maximum is refused, as on the web.
+    errors = refused(
+        township_official,
+        edited(sheet_bytes, {(unit_a.code, "1.1", "note"): None}),
+        "note_required",
+    )
+    assert errors[0].header == header("1.1", "note")
+
+
+def test_emptied_points_or_veto_cells_are_refused(sheet_bytes, township_official, unit_a):
+    content = edited(
+        sheet_bytes, {(unit_a.code, "1.1", "value"): None, (unit_a.code, "1.3", "value"): ""}
+    )
+    errors = refused(township_official, content, "cleared", "cleared")
+    ws = load(content)[SCORE_SHEET]
+    assert [e.column for e in errors] == [
+        cell(ws, unit_a.code, "1.1").column_letter,
+        cell(ws, unit_a.code, "1.3").column_letter,
+    ]
+    assert "8" in errors[0].reason and "否" in errors[1].reason
+
+
+def test_retyping_the_same_value_is_not_an_edit(sheet_bytes, township_official, unit_a, unit_a2):
+    # 南关村 is at county review: an edit there would be refused; these are not edits.
+    content = edited(
+        sheet_bytes,
+        {
+            (unit_a.code, "1.1", "value"): "8.00",
+            (unit_a.code, "1.1", "note"): " 台账不全 ",
+            (unit_a.code, "1.3", "value"): "否",
+            (unit_a2.code, "1.1", "value"): 9.0,
+        },
+    )
+    before = db_state()
+    assert upload(township_official, content).scores == 0
+    assert db_state() == before
+
+
+def originals_row(workbook, unit_code: str):
+    meta = workbook[META_SHEET]
+    return next(row for row in meta.iter_rows() if row[0].value == unit_code)
+
+
+@pytest.mark.parametrize("forgery", ["value", "note", "row_dropped", "row_added", "format_1"])
+def test_it_refuses_forged_originals(sheet_bytes, township_official, unit_a, forgery):
+    """Forging what a row was generated with (to push an old value past the stale check, or
+    to make an edit look untouched) breaks the signature."""
+    workbook = load(sheet_bytes)
+    row = originals_row(workbook, unit_a.code)
+    if forgery == "value":
+        row[1].value = "9" + row[1].value[1:]
+    elif forgery == "note":
+        row[2].value = None
+    elif forgery == "row_dropped":
+        workbook[META_SHEET].delete_rows(row[0].row)
+    elif forgery == "row_added":
+        workbook[META_SHEET].append(["410527100999", "5", None])
+    else:  # claims format 1, where empty cells mean "unchanged"
+        workbook[META_SHEET]["B1"] = "hongqi-score-template/1"
+    errors = refused(township_official, save(workbook), "meta_changed")
+    assert errors[0].sheet == META_SHEET
+
+
+def format_1(content: bytes) -> bytes:
+    """The same template as format 1 wrote it: no originals table, a format 1 signature."""
+    workbook = load(content)
+    meta = workbook[META_SHEET]
+    facts = {row[0].value: row[1] for row in meta.iter_rows(max_row=8)}
+    payload = signing.loads(facts["signature"].value, salt=SIGNING_SALT)
+    del payload["originals"]
+    payload["format"] = facts["format"].value = "hongqi-score-template/1"
+    facts["signature"].value = signing.dumps(payload, salt=SIGNING_SALT, compress=True)
+    header_row = next(row[0].row for row in meta.iter_rows() if row[0].value == "unit_code")
+    meta.delete_rows(header_row - 1, meta.max_row)
+    return save(workbook)
+
+
+def test_a_format_1_sheet_still_uploads_as_before(
+    sheet_bytes, township_official, unit_a, assessments, indicators
+):
+    old = format_1(sheet_bytes)
+    # There an empty cell leaves the score unchanged...
+    result = upload(
+        township_official,
+        edited(old, {(unit_a.code, "1.1", "value"): 7, (unit_a.code, "1.1", "note"): None}),
+    )
+    assert result.scores == 1
+    score = township_score(assessments["东街村"], indicators["1.1"])
+    assert (score.value, score.note) == (Decimal("7"), "台账不全")
+    # ...and a pre-filled cell that differs from the stored score is a change, as it was.
+    result = upload(township_official, old)
+    assert [(c.indicator, c.old, c.new) for c in result.changes] == [("1.1", "7", "8")]
+
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+def test_a_libreoffice_resave_keeps_working(sheet_bytes, township_official, unit_a, tmp_path):
+    source = tmp_path / "in" / "评分表.xlsx"
+    source.parent.mkdir()
+    source.write_bytes(sheet_bytes)
+    out = tmp_path / "out"
+    subprocess.run(
+        [
+            SOFFICE,
+            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+            "--headless",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(out),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    resaved = (out / "评分表.xlsx").read_bytes()
+    assert upload(township_official, resaved).scores == 0  # untouched: nothing is an edit
+    result = upload(township_official, edited(resaved, {(unit_a.code, "1.2", "value"): 5}))
+    assert [(c.indicator, c.new) for c in result.changes] == [("1.2", "5")]
 
 
 # --- command line ---------------------------------------------------------------------------
@@ -944,3 +1198,18 @@ def test_import_scores_prints_every_error_and_writes_nothing(
         call_command("import_scores", str(path), "--user=nobody")
     with pytest.raises(CommandError):
         call_command("import_scores", str(tmp_path / "missing.xlsx"), "--user=chengguan")
+
+
+def test_the_upload_page_states_what_counts_as_an_edit(client, township_official, quarter):
+    client.force_login(township_official)
+    response = client.get(
+        reverse("scoring:sheet_upload", args=[quarter.campaign.slug, quarter.label])
+    )
+    assert response.status_code == 200
+    rule = _(
+        "Only the cells you change are saved: a cell left as it was downloaded never "
+        "overwrites a later change (your own on the web included), and a unit whose row you "
+        "did not touch may have moved on to another stage. Emptying a note cell clears the "
+        "note; points cannot be cleared from a sheet."
+    )
+    assert rule in response.content.decode()

@@ -67,6 +67,10 @@ ONE_UNIT = {  # an object of one unit: township A's users find only their own
     "Y": "L 404 404 404 404 404 200",
 }
 CAMPAIGN_WIDE = {**same(ALL_IN, "A", "B"), "Y": "L 404 404 404 404 404 200"}
+CAMPAIGN_REDIRECT = {
+    **same("L 302 302 302 302 302 302", "A", "B"),
+    "Y": "L 404 404 404 404 404 302",
+}
 POST_ONLY = same("L 405 405 405 405 405 405", *PLACES)
 COUNTY_PAGES = {  # county staff and leaders; the object is looked up first
     **same("L 403 403 200 403 200 200", "A", "B"),
@@ -154,6 +158,16 @@ ROUTES: dict[str, Entry] = {
         },
     ),
     "scoring:work_list": Entry(kwargs=current, get=CAMPAIGN_WIDE),
+    # The menu's links to a campaign's page of its default period: redirects (issue 12).
+    "scoring:work_current": Entry(kwargs=campaign, get=CAMPAIGN_REDIRECT),
+    "scoring:ranking_latest": Entry(kwargs=campaign, get=CAMPAIGN_REDIRECT),
+    "scoring:adjustments_latest": Entry(
+        kwargs=campaign,
+        get={
+            **same("L 403 403 302 403 302 302", "A", "B"),
+            "Y": "L 403 403 404 403 404 302",
+        },
+    ),
     "scoring:bulk_submit": Entry(
         kwargs=current,
         get=POST_ONLY,
@@ -199,6 +213,27 @@ ROUTES: dict[str, Entry] = {
         get=POST_ONLY,
         post=TOWNSHIP_WRITES,
         data=lambda w, p, r: {"reason": "材料不全，请补充"},
+    ),
+    "scoring:reopen": Entry(  # the final one of 2026Q2: county staff only, with a reason
+        kwargs=lambda w, p, r: {"pk": p.final.pk},
+        get=POST_ONLY,
+        post={
+            "A": "L 302 302 302+ 302 302 302+",
+            "B": "L 404 404 302+ 302 302 302+",
+            "Y": "L 404 404 404 404 404 302+",
+        },
+        data=lambda w, p, r: {"reason": "复核发现计分错误，重新审评"},
+    ),
+    # 代村提交: the place's other unit, at the self stage with nothing scored.
+    "scoring:submit_on_behalf": Entry(
+        kwargs=lambda w, p, r: {"pk": p.silent.pk},
+        get=POST_ONLY,
+        post={
+            "A": "L 404 302+ 302 302 302 302+",  # the secretary is another unit's
+            "B": "L 404 404 302 302 302 302+",
+            "Y": "L 404 404 404 404 404 302+",
+        },
+        data=lambda w, p, r: {"reason": "村里未按期自评"},
     ),
     "scoring:history": Entry(kwargs=assessment, get=ONE_UNIT),
     "scoring:evidence_upload": Entry(
@@ -265,7 +300,14 @@ ROUTES: dict[str, Entry] = {
     "scoring:rectification_notice": Entry(
         kwargs=lambda w, p, r: {"assessment_id": p.final.pk}, get=ONE_UNIT
     ),
-    "scoring:dashboard": Entry(kwargs=campaign, get=COUNTY_PAGES_ROLE_FIRST),
+    # Lead departments read the dashboard (issue 12), but not the adjustments.
+    "scoring:dashboard": Entry(
+        kwargs=campaign,
+        get={
+            **same("L 403 403 200 200 200 200", "A", "B"),
+            "Y": "L 403 403 404 404 404 200",
+        },
+    ),
     "scoring:report_list": Entry(
         kwargs=campaign,
         get=COUNTY_PAGES,

@@ -53,6 +53,8 @@ AUDIT: dict[str, Audit] = {
     "scoring:score_row": Audit("official", (("scoring.ScoreChange", "changed_by"),)),
     "scoring:submit": Audit("official", (("scoring.AssessmentEvent", "actor"),)),
     "scoring:return": Audit("official", (("scoring.AssessmentEvent", "actor"),)),
+    "scoring:reopen": Audit("county", (("scoring.AssessmentEvent", "actor"),)),
+    "scoring:submit_on_behalf": Audit("official", (("scoring.AssessmentEvent", "actor"),)),
     "scoring:evidence_upload": Audit("official", (("scoring.Evidence", "uploaded_by"),)),
     "scoring:adjustment_list": Audit("county", (("scoring.AdjustmentRun", "created_by"),)),
     "scoring:adjustment_confirm": Audit(

@@ -109,8 +109,8 @@ class TestUnitFilter:
     ):
         factories.UnitFactory.create_batch(n, township=township_a)
         client.force_login(county_staff)
-        # session, user, the user's region (scope), townships, page count, page rows: the 6 of
-        # the unfiltered list
-        with django_assert_num_queries(6):
+        # session, user, the user's region (scope), townships, page count, page rows, the
+        # menu's campaigns: the 7 of the unfiltered list
+        with django_assert_num_queries(7):
             response = client.get(LIST_URL, {"township": A, "kind": "village", "q": "4105"})
         assert len(response.context["page"]) == n

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.django_db
 
 A = Action
 STAGE_ACTIONS = {A.SCORE, A.SUBMIT, A.RETURN}
+ASSESSMENT_ACTIONS = {A.REOPEN, A.ACT_FOR_VILLAGE}  # on an assessment, outside the score flow
 RECTIFY_ACTIONS = {
     A.RECTIFY_ASSIGN,
     A.RECTIFY_REPORT,
@@ -55,15 +56,20 @@ EXPECTED: dict[tuple[str, str | None], set[str]] = {
     (A.SUBMIT, "county"): {COUNTY},
     (A.RETURN, "township"): {TOWNSHIP},
     (A.RETURN, "county"): {COUNTY},
+    # Reopening a final assessment (county staff), acting for a silent village (its township).
+    (A.REOPEN, "final"): {COUNTY},
+    (A.ACT_FOR_VILLAGE, "self"): {TOWNSHIP},
     # Campaign-wide.
     (A.OPEN_PERIOD, None): {COUNTY},
     (A.VIEW_PROGRESS, None): {COUNTY, LEADER, DEPT},
     (A.VIEW_DECISIONS, None): {COUNTY, LEADER},
+    (A.VIEW_DASHBOARD, None): {COUNTY, LEADER, DEPT},
     (A.ADJUST, None): {COUNTY},
     (A.RECOMMEND_TARGET, None): {TOWNSHIP},
     (A.DECIDE_TARGET, None): {COUNTY},
     (A.VIEW_REPORTS, None): {COUNTY, LEADER},
     (A.RUN_REPORT, None): {COUNTY},
+    (A.SET_UP, None): set(),  # superusers only
     # Rectification items, by status.
     (A.RECTIFY_ASSIGN, "open"): {TOWNSHIP, COUNTY},
     (A.RECTIFY_REPORT, "open"): {VILLAGE, TOWNSHIP},
@@ -77,6 +83,8 @@ EXPECTED: dict[tuple[str, str | None], set[str]] = {
 UNKEYED: list[tuple[str, str | None]] = [
     (A.SCORE, "final"),
     (A.SUBMIT, "final"),
+    (A.REOPEN, "county"),
+    (A.ACT_FOR_VILLAGE, "township"),
     (A.RETURN, "self"),
     (A.RETURN, "final"),
     (A.SCORE, None),  # a stage action asked without a stage
@@ -111,15 +119,16 @@ class TestTable:
         assert set(RULES) == set(EXPECTED)
 
     def test_every_rule_names_real_roles(self):
+        superusers_only = {(A.SET_UP, None)}
         for key, roles in RULES.items():
-            assert roles, key
+            assert roles or key in superusers_only, key
             assert roles <= set(Role.values), key
 
     @pytest.mark.parametrize("key", list(RULES), ids=case_id)
     def test_every_state_is_a_real_value(self, key):
         action, state = key
         assert action in Action.values
-        if action in STAGE_ACTIONS:
+        if action in STAGE_ACTIONS or action in ASSESSMENT_ACTIONS:
             assert state in Stage.values
         elif action in RECTIFY_ACTIONS:
             assert state in RectificationStatus.values
@@ -129,7 +138,7 @@ class TestTable:
     def test_the_stage_actions_use_the_stages_that_keep_scores(self):
         stages = {state for action, state in RULES if action in STAGE_ACTIONS}
         assert stages == set(ScoreStage.values)
-        assert not [key for key in RULES if key[1] == Stage.FINAL]
+        assert [key for key in RULES if key[1] == Stage.FINAL] == [(A.REOPEN, Stage.FINAL)]
 
     def test_the_rectification_keys_are_exactly_the_transitions(self):
         assert set(STEP_ACTIONS.values()) == RECTIFY_ACTIONS
@@ -300,7 +309,7 @@ class TestLeaders:
         may_do = {
             action for action, state in CASES if may(leader, action, state=state, code=unit_a.code)
         }
-        assert may_do == {A.VIEW_DECISIONS, A.VIEW_REPORTS, A.VIEW_PROGRESS}
+        assert may_do == {A.VIEW_DECISIONS, A.VIEW_DASHBOARD, A.VIEW_REPORTS, A.VIEW_PROGRESS}
 
 
 # --- require --------------------------------------------------------------------------------

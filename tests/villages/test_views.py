@@ -133,15 +133,16 @@ class TestUnitList:
         factories.HoldingFactory(unit=unit, dimension=dimension)
         client.force_login(county_staff)
 
-        # session, user, the user's region (scope), townships, page count, page rows
-        with django_assert_num_queries(6):
+        # session, user, the user's region (scope), townships, page count, page rows, the
+        # menu's campaigns
+        with django_assert_num_queries(7):
             response = client.get(LIST_URL)
         assert len(listed(response)) == 1
 
         for township in (township_a, township_b):
             for unit in factories.UnitFactory.create_batch(15, township=township):
                 factories.HoldingFactory(unit=unit, dimension=dimension)
-        with django_assert_num_queries(6):
+        with django_assert_num_queries(7):
             response = client.get(LIST_URL)
         assert len(listed(response)) == 31
 
@@ -233,13 +234,14 @@ class TestUnitDetail:
         add_campaign()
         client.force_login(township_official)
         # session, user, the user's region (scope), unit, campaigns, holdings, holding changes,
-        # unit targets, assessments
-        with django_assert_num_queries(9):
+        # unit targets, assessments, their totals per stage (dimensions, maxima, score sums),
+        # rectification items (the menu uses the campaigns read)
+        with django_assert_num_queries(13):
             assert client.get(detail_url(unit_a)).status_code == 200
 
         for _ in range(4):
             add_campaign()
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(13):
             response = client.get(detail_url(unit_a))
         assert len(response.context["campaigns"]) == 5
         assert len(response.context["assessments"]) == 10
