@@ -419,6 +419,8 @@ def edited_upload(world, variant: int) -> bytes:
     ws, meta = wb[SCORE_SHEET], wb["meta"]
     columns, started = [], False
     for row in meta.iter_rows(values_only=True):
+        if started and row and row[0] == "unit_code":
+            break  # format 2: the table of generated values follows the columns
         if started and row and row[0] is not None:
             columns.append((int(row[0]), row[2], row[3]))
         if row and row[0] == "indicator_id":

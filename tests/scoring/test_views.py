@@ -1011,7 +1011,7 @@ class TestEvidence:
             (
                 "huge.png",
                 png_bytes() + b"\x00" * (10 * 1024 * 1024),
-                "The file is larger than 10 MB.",
+                "The file is larger than %(mb)d MB.",
             ),
         ],
         ids=["exe", "fake-png", "over-10MB"],
@@ -1022,7 +1022,7 @@ class TestEvidence:
         client.force_login(village_secretary)
         response = self.post(client, upload_url, name, content)
         assert response.status_code == 302
-        assert messages_of(response) == [zh_plain(msgid)]
+        assert messages_of(response) == [zh_plain(msgid) % {"mb": 10}]
         assert not Evidence.objects.exists()
 
     def test_it_needs_a_saved_score_first(self, client, village_secretary, catalogue, assessment_a):
