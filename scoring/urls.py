@@ -5,6 +5,7 @@ from django.urls import path, register_converter
 from scoring.views import (
     adjustment,
     dashboard,
+    department,
     entry,
     navigation,
     rectification,
@@ -38,12 +39,22 @@ urlpatterns = [
     path("campaigns/<slug:slug>/work/", navigation.work_current, name="work_current"),
     path("campaigns/<slug:slug>/ranking/", navigation.ranking_latest, name="ranking_latest"),
     path(
+        "campaigns/<slug:slug>/department/",
+        navigation.department_current,
+        name="department_current",
+    ),
+    path(
         "campaigns/<slug:slug>/adjustments/",
         navigation.adjustments_latest,
         name="adjustments_latest",
     ),
     path("campaigns/<slug:slug>/<period:label>/submit/", work.bulk_submit, name="bulk_submit"),
     path("campaigns/<slug:slug>/<period:label>/gaps/", work.gaps, name="gaps"),
+    path(
+        "campaigns/<slug:slug>/<period:label>/department/",
+        department.department_indicators,
+        name="department_indicators",
+    ),
     path(
         "campaigns/<slug:slug>/<period:label>/sheet.xlsx",
         sheets.sheet_template,

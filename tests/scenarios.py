@@ -562,6 +562,7 @@ class Place:
     county_staff: User  # county staff of this place's county
     template: bytes = b""  # the official's township template with 1.1 changed for the unit
     silent: Assessment | None = None  # 2026Q3, self stage, nothing scored (another unit)
+    county_stage: Assessment | None = None  # 2026Q3, county stage, no county score (a third unit)
 
 
 @dataclass
@@ -675,8 +676,13 @@ def _security_place(
         township=township, code=f"{township.code[:9]}099", name=f"{township.name}未自评村"
     )
     silent = factories.AssessmentFactory(period=current, unit=silent_unit, stage=Stage.SELF)
+    county_unit = factories.UnitFactory(
+        township=township, code=f"{township.code[:9]}098", name=f"{township.name}县审村"
+    )
+    county_stage = factories.AssessmentFactory(period=current, unit=county_unit, stage=Stage.COUNTY)
     return Place(
         silent=silent,
+        county_stage=county_stage,
         key=key,
         county=county,
         township=township,

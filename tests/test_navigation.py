@@ -43,10 +43,10 @@ EVERYONE |= {"downloads"}
 MENUS = {
     "village_secretary": EVERYONE,
     "township_official": EVERYONE,
-    "department": EVERYONE | {"dashboard"},
+    "department": EVERYONE | {"dashboard", "department"},
     "leader": EVERYONE | {"dashboard", "adjustments", "reports"},
     "county_staff": EVERYONE | {"dashboard", "adjustments", "reports"},
-    "superuser": EVERYONE | {"dashboard", "adjustments", "reports", "setup"},
+    "superuser": EVERYONE | {"dashboard", "department", "adjustments", "reports", "setup"},
     "no_role": {"home", "units", "downloads"},  # sees no campaign
 }
 

@@ -37,6 +37,7 @@ class Action(models.TextChoices):
     VIEW_PROGRESS = "view_progress", "see progress by township"
     VIEW_DECISIONS = "view_decisions", "see adjustments (调旗)"
     VIEW_DASHBOARD = "view_dashboard", "read the dashboard"
+    VIEW_OWN_INDICATORS = "view_own_indicators", "a lead department's indicators across units"
     ADJUST = "adjust", "run, override and confirm adjustments (调旗)"
     RECOMMEND_TARGET = "recommend_target", "recommend units' target levels (荐旗)"
     DECIDE_TARGET = "decide_target", "decide units' target levels"
@@ -78,6 +79,8 @@ RULES: dict[tuple[str, str | None], frozenset[str]] = {
     (Action.VIEW_DECISIONS, None): frozenset({COUNTY, LEADER}),
     # The dashboard is read-only: lead departments read it, but not the adjustments.
     (Action.VIEW_DASHBOARD, None): frozenset({COUNTY, LEADER, DEPARTMENT}),
+    # A lead department's page of its own indicators across every unit of a period.
+    (Action.VIEW_OWN_INDICATORS, None): frozenset({DEPARTMENT}),
     (Action.ADJUST, None): frozenset({COUNTY}),
     (Action.RECOMMEND_TARGET, None): frozenset({TOWNSHIP}),
     (Action.DECIDE_TARGET, None): frozenset({COUNTY}),

@@ -3,6 +3,10 @@
 One module per subdomain (entry, progress, results, levels, rankings, monthly); the public
 names are re-exported here for callers above the selectors."""
 
+from scoring.selectors.department import (
+    DepartmentSheet,
+    department_sheet,
+)
 from scoring.selectors.entry import (
     EntryDimension,
     EntryRow,
@@ -43,11 +47,13 @@ from scoring.selectors.results import (
 
 __all__ = [
     "BOTTOM",
+    "DepartmentSheet",
     "EntryDimension",
     "EntryRow",
     "TownshipRank",
     "UnitRank",
     "campaigns_for_home",
+    "department_sheet",
     "dimension_results",
     "effective_and_slow",
     "entry_sheet",

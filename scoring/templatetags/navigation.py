@@ -62,6 +62,12 @@ CAMPAIGN_PAGES: list[tuple[str, Promise, str, str | None]] = [
     ("targets", gettext_lazy("Targets"), "scoring:targets", None),
     ("unit_targets", gettext_lazy("Unit targets (荐旗)"), "scoring:unit_targets", None),
     ("ranking", gettext_lazy("Rankings"), "scoring:ranking_latest", None),
+    (
+        "department",
+        gettext_lazy("My indicators"),
+        "scoring:department_current",
+        Action.VIEW_OWN_INDICATORS,
+    ),
     ("dashboard", gettext_lazy("Dashboard"), "scoring:dashboard", Action.VIEW_DASHBOARD),
     ("reports", gettext_lazy("Monthly reports"), "scoring:report_list", Action.VIEW_REPORTS),
 ]

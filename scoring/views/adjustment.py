@@ -8,12 +8,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Case, Count, F, Q, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from scoring.errors import ScoringError
 from scoring.filters import ProposalFilter
@@ -106,6 +107,17 @@ def _run_or_404(user: User, pk: int) -> AdjustmentRun:
     return run
 
 
+def _decision_counts(run: AdjustmentRun) -> dict[str, int]:
+    """{award|keep|withdraw: n} of the run's decisions (the override where there is one)."""
+    decided = Case(When(override="", then=F("action")), default=F("override"))
+    return dict(
+        run.proposals.annotate(decided=decided)
+        .values_list("decided")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
 @login_required
 def adjustment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A run's proposals, filtered by township and decision; confirm all or some, override."""
@@ -119,7 +131,7 @@ def adjustment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     filters = ProposalFilter(
         request.GET, proposals, townships=townships_of(request.user, run.campaign)
     )
-    summary = dict(run.proposals.values_list("action").annotate(n=Count("id")).order_by())
+    summary = _decision_counts(run)
     page = Paginator(filters.qs, settings.PAGE_SIZE_LONG).get_page(request.GET.get("page"))
     return render(
         request,
@@ -130,6 +142,7 @@ def adjustment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "period": run.period,
             "page": page,
             "summary": summary,
+            "back": request.get_full_path(),
             "filter": filters,
             "actions": ProposalAction.choices,
             "can_decide": may(request.user, Action.ADJUST) and run.status == "proposed",
@@ -164,28 +177,51 @@ def adjustment_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@vary_on_headers("HX-Request")
 def adjustment_override_view(request: HttpRequest, pk: int, proposal_id: int) -> HttpResponse:
+    """Record one row's decision. With htmx the answer is the row (the error at it, what was
+    typed kept) and the summary out of band; without, a redirect back with a message."""
     run = _run_or_404(request.user, pk)
     if not may(request.user, Action.ADJUST):
         raise PermissionDenied
     proposal = get_object_or_404(
-        AdjustmentProposal.objects.visible_to(request.user).select_related("unit", "dimension"),
+        AdjustmentProposal.objects.visible_to(request.user).select_related(
+            "unit__township", "dimension", "overridden_by"
+        ),
         run=run,
         pk=proposal_id,
     )
+    decision = request.POST.get("decision", "")
+    reason = request.POST.get("reason", "")
+    back = safe_next(request, reverse("scoring:adjustment_detail", args=[run.pk]))
+    error = None
     try:
-        adjustment_override(
-            user=request.user,
-            proposal=proposal,
-            action=request.POST.get("decision", ""),
-            reason=request.POST.get("reason", ""),
-        )
+        adjustment_override(user=request.user, proposal=proposal, action=decision, reason=reason)
     except ScoringError as exc:
-        messages.error(request, f"{proposal.unit.name} {proposal.dimension.name}: {exc.message}")
+        error = {"field": exc.field, "message": exc.message}
+    if request.htmx:
+        return render(
+            request,
+            "scoring/_proposal_row_response.html",
+            {
+                "run": run,
+                "p": proposal,
+                "summary": _decision_counts(run),
+                "actions": ProposalAction.choices,
+                "can_decide": run.status == "proposed",
+                "back": back,
+                "error": error,
+                "typed": {"decision": decision, "reason": reason} if error else None,
+                "saved": error is None,
+            },
+        )
+    if error:
+        where = f"{proposal.unit.name} {proposal.dimension.name}"
+        messages.error(request, f"{where}: {error['message']}")
     else:
         messages.success(
             request,
             _("%(unit)s %(dim)s: decision recorded.")
             % {"unit": proposal.unit.name, "dim": proposal.dimension.name},
         )
-    return redirect(safe_next(request, reverse("scoring:adjustment_detail", args=[run.pk])))
+    return redirect(back)

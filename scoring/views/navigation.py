@@ -47,3 +47,15 @@ def adjustments_latest(request: HttpRequest, slug: str) -> HttpResponse:
     if label is None:
         return redirect("scoring:period_list", slug=slug)
     return redirect("scoring:adjustment_list", slug=slug, label=label)
+
+
+@login_required
+def department_current(request: HttpRequest, slug: str) -> HttpResponse:
+    """A lead department's indicators in the campaign's latest period (issue 12)."""
+    if not may(request.user, Action.VIEW_OWN_INDICATORS):
+        raise PermissionDenied
+    campaign = campaign_or_404(request.user, slug)
+    period = campaign.periods.order_by("-starts_on", "-label").first()
+    if period is None:
+        return redirect("scoring:period_list", slug=slug)
+    return redirect("scoring:department_indicators", slug=slug, label=period.label)

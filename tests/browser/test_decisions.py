@@ -60,7 +60,7 @@ def test_county_finalises_adjusts_with_an_override_and_the_unit_page_shows_it(wo
     keep.locator(".override-form select").select_option("award")
     keep.locator(".override-form input[name=reason]").fill(reason)
     keep.locator(".override-form button").click()
-    expect(page.locator(".alert-success")).to_contain_text("北关村")
+    expect(keep.locator(".row-saved")).to_be_visible()  # recorded in place (htmx)
     page.goto(page.url.split("?")[0])  # back to the changes: now eleven
     expect(proposals).to_have_count(11)
     overridden = proposals.filter(has_text="北关村").filter(has_text="平安法治")

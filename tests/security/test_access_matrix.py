@@ -179,6 +179,33 @@ ROUTES: dict[str, Entry] = {
         data=lambda w, p, r: {"ids": [str(p.assessment.pk)]},
     ),
     "scoring:gaps": Entry(kwargs=current, get=CAMPAIGN_WIDE),
+    # A lead department's indicators across units (issue 12): the period is looked up first.
+    # The POST scores the led indicator of the place's county-stage unit (the period is shared
+    # by A and B, so B's unit is on the same page for county X's department).
+    "scoring:department_indicators": Entry(
+        kwargs=current,
+        get={
+            **same("L 403 403 403 200 403 200", "A", "B"),
+            "Y": "L 404 404 404 404 404 200",
+        },
+        post={
+            **same("L 403 403 403 302+ 403 302+", "A", "B"),
+            "Y": "L 404 404 404 404 404 302+",
+        },
+        data=lambda w, p, r: {
+            "indicator": str(p.led.pk),
+            f"a{p.county_stage.pk}-value": "30",
+            f"a{p.county_stage.pk}-note": "台账不全",
+            f"a{p.county_stage.pk}-version": "0",
+        },
+    ),
+    "scoring:department_current": Entry(  # the menu's link: the role is asked first
+        kwargs=campaign,
+        get={
+            **same("L 403 403 403 302 403 302", "A", "B"),
+            "Y": "L 403 403 403 404 403 302",
+        },
+    ),
     "scoring:sheet_template": Entry(
         kwargs=current,
         get={**same("L 200 200 200 200 403 200", "A", "B"), "Y": "L 404 404 404 404 404 200"},

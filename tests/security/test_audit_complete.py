@@ -51,6 +51,7 @@ AUDIT: dict[str, Audit] = {
     "scoring:sheet_upload": Audit("official", (("scoring.ScoreChange", "changed_by"),)),
     "scoring:entry": Audit("official", (("scoring.ScoreChange", "changed_by"),)),
     "scoring:score_row": Audit("official", (("scoring.ScoreChange", "changed_by"),)),
+    "scoring:department_indicators": Audit("department", (("scoring.ScoreChange", "changed_by"),)),
     "scoring:submit": Audit("official", (("scoring.AssessmentEvent", "actor"),)),
     "scoring:return": Audit("official", (("scoring.AssessmentEvent", "actor"),)),
     "scoring:reopen": Audit("county", (("scoring.AssessmentEvent", "actor"),)),

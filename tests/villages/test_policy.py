@@ -64,6 +64,7 @@ EXPECTED: dict[tuple[str, str | None], set[str]] = {
     (A.VIEW_PROGRESS, None): {COUNTY, LEADER, DEPT},
     (A.VIEW_DECISIONS, None): {COUNTY, LEADER},
     (A.VIEW_DASHBOARD, None): {COUNTY, LEADER, DEPT},
+    (A.VIEW_OWN_INDICATORS, None): {DEPT},
     (A.ADJUST, None): {COUNTY},
     (A.RECOMMEND_TARGET, None): {TOWNSHIP},
     (A.DECIDE_TARGET, None): {COUNTY},
