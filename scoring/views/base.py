@@ -15,10 +15,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, resolve_url
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from campaigns.models import Campaign
+from scoring.errors import InputErrors, ScoringError, StaleScores
 from scoring.models import (
     Assessment,
     Period,
@@ -101,3 +103,33 @@ def townships_of(user: User, campaign: Campaign) -> QuerySet[Region]:
         .filter(code__startswith=campaign.region.prefix)
         .order_by("code")
     )
+
+
+def apply_service_errors(forms: dict, exc: ScoringError, *, by: str) -> None:
+    """Put what `scores_save` refused next to the row it concerns.
+
+    `forms` are keyed by indicator id (one assessment's sheet) or by assessment id (one
+    indicator across units), as `by` says. A stale score shows its current value and takes
+    its version, so that saving again deliberately overwrites it.
+    """
+
+    def form_of(assessment_id: int, indicator_id: int) -> Any:
+        return forms.get(indicator_id if by == "indicator" else assessment_id)
+
+    if isinstance(exc, InputErrors):
+        for (assessment_id, indicator_id), errors in exc.errors.items():
+            form = form_of(assessment_id, indicator_id)
+            for name, message in errors:
+                if form is not None:
+                    form.add_error(name if name in form.fields else None, message)
+    elif isinstance(exc, StaleScores):
+        for stale in exc.stale:
+            form = form_of(stale.assessment_id, stale.indicator_id)
+            if form is None:
+                continue
+            current = stale.current
+            form.stale = current
+            data = form.data.copy()
+            data[f"{form.prefix}-version"] = str(current.version if current and current.pk else 0)
+            form.data = data
+            form.add_error(None, _("Changed by someone else meanwhile; see the current value."))

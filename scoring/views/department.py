@@ -10,12 +10,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from scoring.errors import InputErrors, ScoringError, StaleScores
+from scoring.errors import ScoringError
 from scoring.forms import ScoreRowForm
 from scoring.models import ChangeSource, Period, ScoreStage, Stage
 from scoring.selectors import DepartmentSheet, department_sheet
 from scoring.services import scores_save
-from scoring.views.base import login_required, period_or_404
+from scoring.views.base import apply_service_errors, login_required, period_or_404
 from villages.policy import Action, may
 
 
@@ -54,28 +54,6 @@ def _prepare(request: HttpRequest, period: Period, sheet: DepartmentSheet) -> No
             row.form.unbound = True
 
 
-def _apply_errors(forms: dict, exc: ScoringError) -> None:
-    """Put what the service refused next to the row it concerns (forms keyed by assessment)."""
-    if isinstance(exc, InputErrors):
-        for (assessment_id, _i), errors in exc.errors.items():
-            form = forms.get(assessment_id)
-            for name, message in errors:
-                if form is not None:
-                    form.add_error(name if name in form.fields else None, message)
-    elif isinstance(exc, StaleScores):
-        for stale in exc.stale:
-            form = forms.get(stale.assessment_id)
-            if form is None:
-                continue
-            current = stale.current
-            form.stale = current
-            # The user has now seen the current value: saving again deliberately overwrites it.
-            data = form.data.copy()
-            data[f"{form.prefix}-version"] = str(current.version if current and current.pk else 0)
-            form.data = data
-            form.add_error(None, _("Changed by someone else meanwhile; see the current value."))
-
-
 @login_required
 def department_indicators(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     """The department's indicators of a period with n/m units scored; the chosen indicator's
@@ -108,7 +86,7 @@ def department_indicators(request: HttpRequest, slug: str, label: str) -> HttpRe
                     source=ChangeSource.WEB,
                 )
             except ScoringError as exc:
-                _apply_errors(forms, exc)
+                apply_service_errors(forms, exc, by="assessment")
                 messages.error(request, exc.message)
             else:
                 messages.success(

@@ -3,6 +3,8 @@ evidence files."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -14,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Indicator
-from scoring.errors import InputErrors, ScoringError, StaleScores
+from scoring.errors import ScoringError
 from scoring.forms import ReturnForm, ScoreRowForm
 from scoring.models import (
     Assessment,
@@ -37,7 +39,7 @@ from scoring.services import (
     evidence_attach,
     scores_save,
 )
-from scoring.views.base import assessment_or_404, login_required
+from scoring.views.base import apply_service_errors, assessment_or_404, login_required
 from villages.models import User
 from villages.policy import Action, may
 
@@ -198,28 +200,6 @@ def _bound_forms(
     return forms
 
 
-def _apply_service_errors(forms: dict, exc: ScoringError) -> None:
-    """Put what the service refused next to the fields it concerns."""
-    if isinstance(exc, InputErrors):
-        for (_a, indicator_id), errors in exc.errors.items():
-            form = forms.get(indicator_id)
-            for field, message in errors:
-                if form is not None:
-                    form.add_error(field if field in form.fields else None, message)
-    elif isinstance(exc, StaleScores):
-        for stale in exc.stale:
-            form = forms.get(stale.indicator_id)
-            if form is None:
-                continue
-            current = stale.current
-            form.stale = current
-            # The user has now seen the current value: saving again deliberately overwrites it.
-            data = form.data.copy()
-            data[f"{form.prefix}-version"] = str(current.version if current and current.pk else 0)
-            form.data = data
-            form.add_error(None, _("Changed by someone else meanwhile; see the current value."))
-
-
 def _save_all(request: HttpRequest, assessment: Assessment, stage: str) -> HttpResponse:
     forms = _bound_forms(request, assessment, stage)
     if not forms:
@@ -235,7 +215,7 @@ def _save_all(request: HttpRequest, assessment: Assessment, stage: str) -> HttpR
                 source=ChangeSource.WEB,
             )
         except ScoringError as exc:
-            _apply_service_errors(forms, exc)
+            apply_service_errors(forms, exc, by="indicator")
             messages.error(request, exc.message)
         else:
             messages.success(
@@ -272,7 +252,7 @@ def score_row(request: HttpRequest, pk: int, indicator_id: int) -> HttpResponse:
             scores_save(user=request.user, stage=stage, inputs=[form.to_input()])
             saved = True
         except ScoringError as exc:
-            _apply_service_errors(forms, exc)
+            apply_service_errors(forms, exc, by="indicator")
             if not form.errors:
                 form.add_error(None, exc.message)
     if saved:
@@ -309,7 +289,7 @@ def _save_typed_rows(request: HttpRequest, assessment: Assessment) -> HttpRespon
                 source=ChangeSource.WEB,
             )
         except ScoringError as exc:
-            _apply_service_errors(forms, exc)
+            apply_service_errors(forms, exc, by="indicator")
             invalid = [form for form in forms.values() if form.errors] or list(forms.values())
         else:
             if result.changes:
@@ -390,14 +370,14 @@ def return_assessment(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "scoring/entry.html", context)
 
 
-@login_required
-@require_POST
-def reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    """County staff take a final assessment back to the county stage, with a reason."""
+def _move_with_reason(
+    request: HttpRequest, pk: int, move: Callable[..., Assessment], done_text: str
+) -> HttpResponse:
+    """Run a transition that needs a reason (reopen, submit on behalf) and go back to the sheet."""
     assessment = assessment_or_404(request.user, pk)
     version = request.POST.get("version")
     try:
-        done = assessment_reopen(
+        done = move(
             user=request.user,
             assessment_id=assessment.pk,
             reason=request.POST.get("reason", ""),
@@ -407,35 +387,28 @@ def reopen(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(
-            request,
-            _("%(unit)s reopened at “%(stage)s”.")
-            % {"unit": done.unit.name, "stage": Stage(done.stage).label},
+            request, done_text % {"unit": done.unit.name, "stage": Stage(done.stage).label}
         )
     return redirect("scoring:entry", pk=assessment.pk)
+
+
+@login_required
+@require_POST
+def reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    """County staff take a final assessment back to the county stage, with a reason."""
+    return _move_with_reason(request, pk, assessment_reopen, _("%(unit)s reopened at “%(stage)s”."))
 
 
 @login_required
 @require_POST
 def submit_on_behalf(request: HttpRequest, pk: int) -> HttpResponse:
     """The township passes a silent village's self-assessment on, with a reason (代村提交)."""
-    assessment = assessment_or_404(request.user, pk)
-    version = request.POST.get("version")
-    try:
-        done = assessment_submit_on_behalf(
-            user=request.user,
-            assessment_id=assessment.pk,
-            reason=request.POST.get("reason", ""),
-            expected_version=int(version) if version and version.isdigit() else None,
-        )
-    except ScoringError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            _("%(unit)s submitted for the village to “%(stage)s”.")
-            % {"unit": done.unit.name, "stage": Stage(done.stage).label},
-        )
-    return redirect("scoring:entry", pk=assessment.pk)
+    return _move_with_reason(
+        request,
+        pk,
+        assessment_submit_on_behalf,
+        _("%(unit)s submitted for the village to “%(stage)s”."),
+    )
 
 
 # --- history, evidence ----------------------------------------------------------------------
