@@ -151,3 +151,46 @@ def check_container(upload: UploadCheck, data: bytes) -> None:
             and member.file_size > settings.SHEET_MAX_PACKING_RATIO * max(member.compress_size, 1)
         ):
             raise upload.refuse("zip_bomb", bomb)
+    check_xml_parts(upload, data, members)
+
+
+def damaged_message() -> str:
+    return _("The workbook cannot be read; it may be damaged. Download a new template.")
+
+
+# Markup that declares entities: no spreadsheet part needs it, and nested entities expand a few
+# KB into GB inside the XML parser (openpyxl reads with expat/lxml, which allow it).
+_DECLARATIONS = (b"<!doctype", b"<!entity")
+_SCAN_CHUNK = 64 * 1024
+
+
+def check_xml_parts(upload: UploadCheck, data: bytes, members: list[zipfile.ZipInfo]) -> None:
+    """Refuse a workbook any of whose XML parts declares a DOCTYPE or ENTITY, or is not UTF-8.
+
+    A streaming scan of each inflated part (memory stays at one chunk), before openpyxl parses
+    anything. Excel and LibreOffice write UTF-8 without a DOCTYPE; a UTF-16 part could hide a
+    declaration from a byte scan, so it is refused too.
+    """
+    refused = _("The workbook contains XML declarations (DOCTYPE/ENTITY) that are not allowed.")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for member in members:
+            if not member.filename.lower().endswith((".xml", ".rels", ".vml")):
+                continue
+            try:
+                with archive.open(member) as part:
+                    tail = b""
+                    first = True
+                    while chunk := part.read(_SCAN_CHUNK):
+                        if first and (
+                            chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in chunk[:4]
+                        ):
+                            raise upload.refuse("xml_declaration", refused)
+                        first = False
+                        window = (tail + chunk).lower()
+                        if any(d in window for d in _DECLARATIONS):
+                            raise upload.refuse("xml_declaration", refused)
+                        tail = window[-16:]
+            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, zlib.error) as exc:
+                # A part that does not inflate (a lying size, a bad CRC) is what openpyxl would
+                # have found damaged: the same refusal, before it parses anything.
+                raise upload.refuse("unreadable", damaged_message()) from exc

@@ -28,6 +28,7 @@ from scoring.excel.guard import (
     SheetRefused,
     UploadCheck,
     check_container,
+    damaged_message,
     read_bytes,
 )
 from scoring.excel.reading import (
@@ -50,6 +51,7 @@ from scoring.models import (
     Assessment,
     ChangeSource,
     Score,
+    ScoreStage,
     Stage,
 )
 from scoring.services.scores import scores_save
@@ -112,10 +114,14 @@ def scores_import(
     empty cells leave the stored score unchanged and filled ones are compared with it.
     """
     upload = UploadCheck(user)
+    if not any(may(user, Action.SCORE, state=stage) for stage in ScoreStage.values):
+        # Asked before the file is read at all: a role that scores nothing sends no work here.
+        upload.fail("forbidden", _("You may not enter scores at this stage."))
+        raise ImportErrors(upload.errors)
     try:
         data = read_bytes(upload, file)
         check_container(upload, data)
-        damaged = _("The workbook cannot be read; it may be damaged. Download a new template.")
+        damaged = damaged_message()
         try:
             workbook = load_workbook(
                 io.BytesIO(data), read_only=True, data_only=False, keep_links=False
