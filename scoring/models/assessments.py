@@ -111,6 +111,23 @@ class Assessment(models.Model):
         return due is not None and (today or timezone.localdate()) > due
 
 
+class Event(models.Model):
+    """A step someone took, and when: the shared part of assessment and rectification events.
+    `actor` stays nullable so that history outlives a removed account."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
 class AssessmentEventKind(models.TextChoices):
     SUBMIT = "submit", _("Submitted")
     RETURN = "return", _("Returned")
@@ -127,7 +144,7 @@ EVENT_KINDS_WITH_REASON = (
 )
 
 
-class AssessmentEvent(models.Model):
+class AssessmentEvent(Event):
     """A stage transition of an assessment: who moved it, from where to where, and why."""
 
     assessment = models.ForeignKey(
@@ -137,14 +154,6 @@ class AssessmentEvent(models.Model):
     from_stage = models.CharField(_("from stage"), max_length=16, choices=Stage.choices)
     to_stage = models.CharField(_("to stage"), max_length=16, choices=Stage.choices)
     reason = models.TextField(_("reason"), blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("by"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    at = models.DateTimeField(_("at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("assessment event")

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from scoring.models.assessments import Assessment
+from scoring.models.assessments import Assessment, Event
 from villages.access import ScopedQuerySet
 
 
@@ -199,7 +199,7 @@ RECTIFICATION_TRANSITIONS = {
 }
 
 
-class RectificationEvent(models.Model):
+class RectificationEvent(Event):
     """One step of a rectification item: who did what, when, with what note or file."""
 
     item = models.ForeignKey(
@@ -213,14 +213,6 @@ class RectificationEvent(models.Model):
     to_status = models.CharField(_("to status"), max_length=16, choices=RectificationStatus)
     note = models.TextField(_("note"), blank=True)
     attachment = models.FileField(_("attachment"), upload_to="rectification/%Y/%m/", blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("by"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    at = models.DateTimeField(_("at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("rectification event")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, Max, Q, Sum, When
+from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, When
 from django.utils import timezone
 
 from campaigns.models import Campaign, Dimension, Indicator, IndicatorKind, LevelTarget
@@ -38,6 +39,18 @@ def stage_totals(
     scores = Score.objects.filter(assessment_id__in=assessment_ids)
     if stages is not None:
         scores = scores.filter(stage__in=stages)
+    result: dict = defaultdict(lambda: defaultdict(dict))
+    for assessment_id, stage, dim_id, parts in dimension_sums(scores):
+        dim = dims[dim_id]
+        parts.possible = max_by.get(dim_id, Decimal(0))
+        result[assessment_id][stage][dim_id] = parts.result(dim.bonus_cap, dim.effective_threshold)
+    return result
+
+
+def dimension_sums(scores: QuerySet[Score]) -> Iterator[tuple[int, str, int, DimensionParts]]:
+    """(assessment id, stage, dimension id, parts) for the scores given, summed in SQL by one
+    grouped query: capped points, capped bonus and triggered vetoes. `possible` is left 0 for
+    the caller to set from the catalogue version the assessment is scored against."""
     rows = (
         scores.values_list("assessment_id", "stage", "indicator__dimension_id")
         .annotate(
@@ -48,14 +61,13 @@ def stage_totals(
         .order_by()
     )
     zero = Decimal(0)
-    result: dict = defaultdict(lambda: defaultdict(dict))
     for assessment_id, stage, dim_id, points, bonus, vetoes in rows:
-        dim = dims[dim_id]
-        parts = DimensionParts(
-            points or zero, max_by.get(dim_id, zero), bonus or zero, bool(vetoes)
+        yield (
+            assessment_id,
+            stage,
+            dim_id,
+            DimensionParts(points=points or zero, bonus=bonus or zero, vetoed=bool(vetoes)),
         )
-        result[assessment_id][stage][dim_id] = parts.result(dim.bonus_cap, dim.effective_threshold)
-    return result
 
 
 def _capped_value() -> Case:

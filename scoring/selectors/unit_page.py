@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
-
 from campaigns.models import Dimension, Indicator, IndicatorKind
 from scoring.models import Assessment, Score
-from scoring.rules import DimensionParts, total_score
-from scoring.selectors.progress import _capped_value
+from scoring.rules import total_score
+from scoring.selectors.progress import dimension_sums
 
 
 def assessment_stage_totals(assessments: list[Assessment]) -> dict[int, dict[str, Decimal]]:
@@ -41,23 +39,11 @@ def assessment_stage_totals(assessments: list[Assessment]) -> dict[int, dict[str
             Decimal(0),
         )
 
-    rows = (
-        Score.objects.filter(assessment_id__in=list(version_of))
-        .values_list("assessment_id", "stage", "indicator__dimension_id")
-        .annotate(
-            points=Sum(_capped_value(), filter=Q(indicator__kind=IndicatorKind.POINTS)),
-            bonus=Sum(_capped_value(), filter=Q(indicator__kind=IndicatorKind.BONUS)),
-            vetoes=Count("id", filter=Q(indicator__kind=IndicatorKind.VETO, vetoed=True)),
-        )
-        .order_by()
-    )
-    zero = Decimal(0)
     results: dict = defaultdict(lambda: defaultdict(list))
-    for assessment_id, stage, dim_id, points, bonus, vetoes in rows:
+    scores = Score.objects.filter(assessment_id__in=list(version_of))
+    for assessment_id, stage, dim_id, parts in dimension_sums(scores):
         dim = dims[dim_id]
-        parts = DimensionParts(
-            points or zero, max_for(dim_id, version_of[assessment_id]), bonus or zero, bool(vetoes)
-        )
+        parts.possible = max_for(dim_id, version_of[assessment_id])
         results[assessment_id][stage].append(parts.result(dim.bonus_cap, dim.effective_threshold))
     return {
         a: {stage: total_score(found) for stage, found in by_stage.items()}

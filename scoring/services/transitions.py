@@ -240,19 +240,29 @@ def _check_transition(user: User, assessment: Assessment, action: Action) -> Non
         )
 
 
+def _reason_given(reason: str, missing: str) -> str:
+    """The reason, stripped; refused (REQUIRED, on the reason field) when empty."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ScoringError(missing, field="reason", code=ErrorCode.REQUIRED)
+    return reason
+
+
+def _lock_one(assessment_id: int) -> Assessment:
+    """Lock one assessment for the transaction (see lock_assessments); NOT_FOUND if absent."""
+    assessment = lock_assessments([assessment_id]).get(assessment_id)
+    if assessment is None:
+        raise ScoringError(_("An assessment was not found."), code=ErrorCode.NOT_FOUND)
+    return assessment
+
+
 def assessment_return(
     *, user: User, assessment_id: int, reason: str, expected_version: int | None = None
 ) -> Assessment:
     """Send an assessment back to the stage before, with a reason the receivers will see."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ScoringError(
-            _("Give a reason for returning it."), field="reason", code=ErrorCode.REQUIRED
-        )
+    reason = _reason_given(reason, _("Give a reason for returning it."))
     with transaction.atomic():
-        assessment = lock_assessments([assessment_id]).get(assessment_id)
-        if assessment is None:
-            raise ScoringError(_("An assessment was not found."), code=ErrorCode.NOT_FOUND)
+        assessment = _lock_one(assessment_id)
         _check_transition(user, assessment, Action.RETURN)
         _check_version(assessment, expected_version)
         stage = assessment.stage
@@ -292,15 +302,9 @@ def assessment_reopen(
     changed again (audited as after submission); finalising it again opens rectification
     items only for deductions that have none yet.
     """
-    reason = (reason or "").strip()
-    if not reason:
-        raise ScoringError(
-            _("Give a reason for reopening it."), field="reason", code=ErrorCode.REQUIRED
-        )
+    reason = _reason_given(reason, _("Give a reason for reopening it."))
     with transaction.atomic():
-        assessment = lock_assessments([assessment_id]).get(assessment_id)
-        if assessment is None:
-            raise ScoringError(_("An assessment was not found."), code=ErrorCode.NOT_FOUND)
+        assessment = _lock_one(assessment_id)
         if assessment.stage != Stage.FINAL:
             raise ScoringError(
                 _("%(unit)s is not final; there is nothing to reopen.")
@@ -341,15 +345,9 @@ def assessment_submit_on_behalf(
     as usual. Recorded as an event of its own kind with who and why, so it is never taken for
     the village's own submission.
     """
-    reason = (reason or "").strip()
-    if not reason:
-        raise ScoringError(
-            _("Say why you submit it for the village."), field="reason", code=ErrorCode.REQUIRED
-        )
+    reason = _reason_given(reason, _("Say why you submit it for the village."))
     with transaction.atomic():
-        assessment = lock_assessments([assessment_id]).get(assessment_id)
-        if assessment is None:
-            raise ScoringError(_("An assessment was not found."), code=ErrorCode.NOT_FOUND)
+        assessment = _lock_one(assessment_id)
         _check_transition(user, assessment, Action.ACT_FOR_VILLAGE)
         _check_version(assessment, expected_version)
         source = assessment.stage

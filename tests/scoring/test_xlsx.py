@@ -1057,7 +1057,10 @@ def test_a_format_1_sheet_still_uploads_as_before(
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 
-@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+@pytest.mark.skipif(
+    SOFFICE is None,
+    reason="LibreOffice (soffice) is not installed here; .ci/run installs it, so CI runs this",
+)
 def test_a_libreoffice_resave_keeps_working(sheet_bytes, township_official, unit_a, tmp_path):
     source = tmp_path / "in" / "评分表.xlsx"
     source.parent.mkdir()
